@@ -1,0 +1,12 @@
+# Third-party libraries, all from Debian packages (scripts/deps.sh installs them).
+find_package(PkgConfig REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+if(BG_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(BG_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

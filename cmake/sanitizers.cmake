@@ -1,0 +1,5 @@
+# BG_SANITIZE: build everything with ASan + UBSan (used by the sanitizer CI pass).
+if(BG_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

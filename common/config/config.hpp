@@ -1,0 +1,80 @@
+// config.hpp - bounceguard's configuration as typed structs, and the one key table that
+// declares every key (name, type, default, bounds, one-line doc). The loader, `check-config`,
+// `dump-config` and conf/bounceguard.toml all follow that table (a unit test keeps the sample
+// file in step with it).
+// SECURITY: the configuration is operator input; every value is validated against the table,
+// unknown keys are errors, and errors name file:line.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "classify/rule_set.hpp"
+#include "util/result.hpp"
+
+namespace bg {
+
+struct LogConfig {
+    std::string target;    // "stderr" or "syslog"
+    std::string level;     // trace, debug, info, warn, error, off
+    std::string facility;  // mail, local0..local7
+    std::string ident;     // syslog identifier
+};
+
+struct ClassifyConfig {
+    bool default_rules = true;       // append the shipped rules after the site's own
+    std::string rules_file;          // extra [[rule]] file, tried before the shipped rules
+    std::int64_t max_reply_bytes = 0;
+};
+
+struct Config {
+    LogConfig log;
+    ClassifyConfig classify;
+    std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
+    std::string source;              // the file it came from, or "" for built-in defaults
+};
+
+enum class KeyType { String, Bool, Integer, Duration, Choice };
+
+using KeyValue = std::variant<std::string, bool, std::int64_t>;
+
+struct ConfigKey {
+    std::string_view name;           // "log.level"
+    KeyType type;
+    std::string_view default_value;  // as it is written in TOML: "\"info\"", "true", "16384"
+    std::string_view doc;            // one line
+    std::int64_t min = 0;            // Integer/Duration bounds (inclusive)
+    std::int64_t max = 0;
+    std::string_view choices;        // Choice: "stderr|syslog"
+    void (*set)(Config&, const KeyValue&);
+    KeyValue (*get)(const Config&);
+};
+
+// THE key table, in the order dump-config prints it.
+std::span<const ConfigKey> config_keys() noexcept;
+
+// The configuration with every key at its default and no rules.
+Config default_config();
+
+// Where the programs look when --config is not given.
+constexpr std::string_view default_config_path = "/etc/bounceguard/bounceguard.toml";
+
+// Reads and validates a configuration file (max 1 MiB). Errors read "FILE:LINE: key: reason".
+Result<Config> load_config(const std::string& path);
+// The same, from text (for tests and fuzzing); `source` names it in errors.
+Result<Config> parse_config(std::string_view toml_text, std::string_view source);
+
+// Compiles the rules the configuration asks for: inline rules, then rules_file, then defaults.
+Result<std::shared_ptr<const RuleSet>> build_rule_set(const Config& config);
+
+// The effective configuration as TOML, every key with its doc (like `postconf`).
+std::string dump_config(const Config& config);
+// One value as TOML ("\"info\"", "true", "16384", "\"7d\"").
+std::string to_toml_value(const ConfigKey& key, const KeyValue& value);
+
+}  // namespace bg
