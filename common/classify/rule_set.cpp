@@ -184,6 +184,7 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::compile(std::vector<RuleSpec> ru
     std::shared_ptr<RuleSet> rs(new RuleSet());
     RE2::Options opt;
     opt.set_case_sensitive(false);
+    opt.set_encoding(RE2::Options::EncodingLatin1);
     opt.set_never_capture(true);
     opt.set_log_errors(false);
     opt.set_max_mem(int64_t{256} << 20);
@@ -199,14 +200,14 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::compile(std::vector<RuleSpec> ru
             rs->pattern_rule_.push_back(static_cast<int>(i));
             return Ok{};
         };
-        for (const auto& p : r.phrases)
-            if (auto res = add(RE2::QuoteMeta(p)); !res) return res.error();
+        for (const auto& p : r.phrases) rs->phrases_.add(p, static_cast<int>(i));
         for (const auto& p : r.patterns)
             if (auto res = add(p); !res) return res.error();
         rs->has_text_.push_back(!r.phrases.empty() || !r.patterns.empty());
     }
     if (!rs->pattern_rule_.empty() && !rs->set_->set.Compile())
-        return Error{"rules: the phrase and regex set is too large to compile"};
+        return Error{"rules: the regex set is too large to compile"};
+    if (auto res = rs->phrases_.compile(); !res) return res.error();
     rs->rules_ = std::move(rules);
     return std::shared_ptr<const RuleSet>(std::move(rs));
 }
@@ -243,12 +244,14 @@ bool conditions_hold(const RuleSpec& r, const SmtpReply& reply) noexcept {
 }  // namespace
 
 int RuleSet::first_match(const SmtpReply& reply) const {
-    std::vector<int> hits;
+    thread_local std::vector<int> hits, regex_hits;  // reused: no allocation per reply
+    hits.clear();
+    phrases_.match(reply.text, hits);
     if (!pattern_rule_.empty()) {
-        set_->set.Match(reply.text, &hits);
-        for (int& h : hits) h = pattern_rule_[static_cast<std::size_t>(h)];
-        std::sort(hits.begin(), hits.end());
+        set_->set.Match(reply.text, &regex_hits);
+        for (int h : regex_hits) hits.push_back(pattern_rule_[static_cast<std::size_t>(h)]);
     }
+    std::sort(hits.begin(), hits.end());
     auto hit = hits.begin();
     for (std::size_t i = 0; i < rules_.size(); ++i) {
         if (has_text_[i]) {

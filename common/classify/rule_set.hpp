@@ -4,7 +4,8 @@
 // ("5.1.1", "x.1.1", "5.7.*"), the basic code matches one of its code patterns ("550", "55x",
 // "4xx"), and the stage is one of its stages. Rules are tried in order; the first that fires wins.
 // SECURITY: rule files are operator input: every field is validated and errors name file:line.
-// Phrases and patterns are compiled once into one RE2::Set (linear time, no backtracking).
+// Phrases are compiled once into one Aho-Corasick automaton (PhraseMatcher) and patterns into one
+// RE2::Set: both linear time, no backtracking.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/phrase_matcher.hpp"
 #include "classify/verdict.hpp"
 #include "smtp/reply.hpp"
 #include "util/result.hpp"
@@ -82,7 +84,8 @@ public:
 private:
     RuleSet();
     std::vector<RuleSpec> rules_;
-    struct Matcher;                        // the RE2::Set of every phrase and pattern
+    PhraseMatcher phrases_;                // every rule's phrases, tagged with the rule index
+    struct Matcher;                        // the RE2::Set of every rule's regex patterns
     std::unique_ptr<Matcher> set_;
     std::vector<int> pattern_rule_;        // RE2::Set pattern index -> rule index
     std::vector<std::uint8_t> has_text_;   // per rule: has phrase/pattern conditions

@@ -1,9 +1,13 @@
 // reply.cpp - see reply.hpp. A hand-written scanner: no regular expressions, one pass per step.
 #include "smtp/reply.hpp"
 
+#include <string.h>
+
+#include <algorithm>
 #include <array>
 #include <string>
 
+#include "util/phrase_matcher.hpp"
 #include "util/text.hpp"
 
 namespace bg {
@@ -60,10 +64,86 @@ struct StageHit {
     std::size_t end = std::string::npos;
 };
 
-StageHit find_stage(std::string_view s) {
+// Where the phrases the parser looks for first occur in the (lower-case) reply, found in one pass.
+struct Markers {
+    std::size_t in_reply_to = std::string_view::npos;  // "in reply to " (first)
+    std::size_t after = std::string_view::npos;        // " after " (first)
+    std::size_t transcript = std::string_view::npos;   // ">>> " (last)
+    std::size_t refused = std::string_view::npos;      // "refused to talk to me"
+    std::size_t return_code = std::string_view::npos;  // "[return code "
+    bool host = false;                                 // "host " somewhere
+};
+
+// "... (in reply to RCPT TO command)": Postfix's stage phrase, searched from the end.
+StageHit find_in_reply_to(std::string_view s) noexcept {
+    StageHit hit;
+    std::size_t end = s.size();
+    for (int tries = 0; tries < 4 && end > 0; ++tries) {
+        const void* q = memrchr(s.data(), '(', end);
+        if (!q) break;
+        const auto p = static_cast<std::size_t>(static_cast<const char*>(q) - s.data());
+        if (text::istarts_with(s.substr(p + 1), "in reply to ")) {
+            if (auto st = stage_at(s.substr(p + 13))) {
+                const auto close = s.find(')', p);
+                hit.stage = *st;
+                hit.begin = p;
+                hit.end = close == std::string_view::npos ? s.size() : close + 1;
+                return hit;
+            }
+        }
+        end = p;
+    }
+    return hit;
+}
+
+bool is_code_at(std::string_view s, std::size_t i) noexcept;
+
+// Position of the reply code: the first 3-digit token that can be one, or npos.
+std::size_t find_code(std::string_view s) noexcept {
+    for (std::size_t i = 0; i + 3 <= s.size(); ++i)
+        if (s[i] >= '2' && s[i] <= '5' && is_code_at(s, i)) return i;
+    return std::string_view::npos;
+}
+
+enum Marker { InReplyTo, After, Transcript, Refused, Host, ReturnCode };
+
+const PhraseMatcher& marker_matcher() {
+    static const PhraseMatcher m = [] {
+        PhraseMatcher pm;
+        pm.add("in reply to ", InReplyTo);
+        pm.add(" after ", After);
+        pm.add(">>> ", Transcript);
+        pm.add("refused to talk to me", Refused);
+        pm.add("host ", Host);
+        pm.add("[return code ", ReturnCode);
+        (void)pm.compile();
+        return pm;
+    }();
+    return m;
+}
+
+// One pass of a small automaton over the text, no per-byte branches.
+Markers scan_markers(std::string_view lower) noexcept {
+    Markers m;
+    constexpr auto npos = std::string_view::npos;
+    marker_matcher().scan(lower, [&](int tag, std::size_t end) {
+        switch (tag) {
+            case InReplyTo: if (m.in_reply_to == npos) m.in_reply_to = end - 12; break;
+            case After: if (m.after == npos) m.after = end - 7; break;
+            case Transcript: m.transcript = end - 4; break;
+            case Refused: if (m.refused == npos) m.refused = end - 21; break;
+            case Host: m.host = true; break;
+            case ReturnCode: if (m.return_code == npos) m.return_code = end - 13; break;
+            default: break;
+        }
+    });
+    return m;
+}
+
+StageHit find_stage(std::string_view s, std::string_view lower, const Markers& m) {
     StageHit hit;
     // Postfix: "(in reply to RCPT TO command)", "(in reply to end of DATA command)".
-    if (auto p = text::ifind(s, "in reply to "); p != std::string_view::npos) {
+    if (const auto p = m.in_reply_to; p != std::string_view::npos) {
         if (auto st = stage_at(s.substr(p + 12))) {
             hit.stage = *st;
             std::size_t b = p, e = s.find(')', p);
@@ -75,23 +155,21 @@ StageHit find_stage(std::string_view s) {
         }
     }
     // Exim: "SMTP error from remote mail server after RCPT TO:<x>:", "after end of data:".
-    if (auto p = text::ifind(s, " after "); p != std::string_view::npos) {
-        if (auto st = stage_at(s.substr(p + 7)); st && text::ifind(s.substr(0, p), "error") != std::string_view::npos) {
+    if (const auto p = m.after; p != std::string_view::npos) {
+        if (auto st = stage_at(s.substr(p + 7)); st && text::find_bytes(lower.substr(0, p), "error") != std::string_view::npos) {
             hit.stage = *st;
             return hit;
         }
     }
     // Sendmail transcripts: the last ">>> COMMAND" before the reply.
-    std::size_t from = 0;
-    for (;;) {
-        auto p = s.find(">>> ", from);
-        if (p == std::string_view::npos) break;
-        if (auto st = stage_at(s.substr(p + 4))) hit.stage = *st;
-        from = p + 4;
+    if (m.transcript != std::string_view::npos) {
+        if (auto st = stage_at(s.substr(m.transcript + 4))) {
+            hit.stage = *st;
+            return hit;
+        }
     }
-    if (hit.stage != SmtpStage::Unknown) return hit;
     // Postfix: "host x[ip] refused to talk to me: 554 ...".
-    if (text::ifind(s, "refused to talk to me") != std::string_view::npos) hit.stage = SmtpStage::Connect;
+    if (m.refused != std::string_view::npos) hit.stage = SmtpStage::Connect;
     return hit;
 }
 
@@ -157,15 +235,25 @@ std::optional<EnhancedStatus> find_status(std::string_view s, int klass) noexcep
 // Drops the continuation markers of a multi-line reply from the text: tokens equal to the code,
 // "code-", "code-x.y.z", and a status token right after a dropped code token.
 std::string strip_continuations(std::string_view body, int code) {
-    const std::string c = std::to_string(code);
+    char c[4];
+    c[0] = static_cast<char>('0' + code / 100);
+    c[1] = static_cast<char>('0' + code / 10 % 10);
+    c[2] = static_cast<char>('0' + code % 10);
+    c[3] = '-';
+    const std::string_view code3(c, 3), code4(c, 4);
+    if (body.find(code3) == std::string_view::npos) return std::string(body);  // one line
     std::string out;
     out.reserve(body.size());
     bool prev_dropped = false;
-    for (std::string_view tok : text::split(body, ' ')) {
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+        const std::size_t end = std::min(body.find(' ', pos), body.size());
+        const std::string_view tok = body.substr(pos, end - pos);
+        pos = end + 1;
         if (tok.empty()) continue;
         bool drop = false;
-        if (tok == c || (tok.size() > 3 && tok.substr(0, 3) == c && tok[3] == '-' &&
-                         (tok.size() == 4 || parse_enhanced_status(tok.substr(4))))) {
+        if (tok == code3 || (tok.size() > 3 && tok.substr(0, 4) == code4 &&
+                             (tok.size() == 4 || parse_enhanced_status(tok.substr(4))))) {
             drop = true;
         } else if (prev_dropped && parse_enhanced_status(tok)) {
             drop = true;
@@ -179,8 +267,8 @@ std::string strip_continuations(std::string_view body, int code) {
 }
 
 // "host mx.example.com[192.0.2.1] said:" => "mx.example.com[192.0.2.1]".
-std::string find_remote_host(std::string_view s) {
-    auto p = text::ifind(s, "host ");
+std::string find_remote_host(std::string_view s, std::string_view lower) {
+    auto p = text::find_bytes(lower, "host ");
     while (p != std::string_view::npos) {
         const std::size_t b = p + 5;
         std::size_t e = b;
@@ -188,7 +276,7 @@ std::string find_remote_host(std::string_view s) {
         const auto tok = s.substr(b, e - b);
         if (tok.size() > 2 && tok.front() != '[' && tok.find('[') != std::string_view::npos && tok.back() == ']')
             return std::string(tok);
-        p = text::ifind(s, "host ", p + 5);
+        p = text::find_bytes(lower, "host ", p + 5);
     }
     return {};
 }
@@ -228,24 +316,32 @@ Result<SmtpReply> parse_reply(std::string_view raw, std::size_t max_bytes) {
         raw = text::clip(raw, max_bytes);
         reply.truncated = true;
     }
-    std::string work = text::printable(raw);
+    // Scratch buffers reused across calls on this thread: parsing allocates only what it returns.
+    thread_local std::string work, lower, cut;
+    text::printable_into(raw, work);
     std::string_view s = strip_diagnostic_prefix(work);
     if (s.empty()) return Error{"empty reply"};
 
-    std::string cut;  // s without the stage phrase
-    const StageHit stage = find_stage(s);
-    reply.stage = stage.stage;
+    // Postfix ends with "(in reply to RCPT TO command)": cut it out of the text.
+    StageHit stage = find_in_reply_to(s);
     if (stage.begin != std::string::npos) {
-        cut.assign(s.substr(0, stage.begin));
-        cut.append(s.substr(stage.end));
-        cut = text::printable(cut);
+        std::string joined(s.substr(0, stage.begin));
+        joined.append(s.substr(stage.end));
+        text::printable_into(joined, cut);
         s = cut;
     }
-    reply.remote_host = find_remote_host(s);
+    std::size_t code_pos = find_code(s);
+    // The other markers (Exim's and Sendmail's stage words, "host x[ip] said:", "[Return Code")
+    // stand before the reply code, so only that prefix is scanned for them.
+    const std::string_view prefix = code_pos == std::string_view::npos ? s : s.substr(0, code_pos);
+    text::to_lower_into(prefix, lower);
+    const Markers markers = scan_markers(lower);
+    if (stage.stage == SmtpStage::Unknown) stage = find_stage(prefix, lower, markers);
+    reply.stage = stage.stage;
+    if (markers.host) reply.remote_host = find_remote_host(prefix, lower);
 
     // "[Return Code 550] sid: xxx :: 5.1.0 Address rejected" (some hosting providers).
-    std::size_t code_pos = std::string_view::npos;
-    if (auto p = text::ifind(s, "[Return Code "); p != std::string_view::npos && is_code_at(s, p + 13)) {
+    if (auto p = markers.return_code; p != std::string_view::npos && is_code_at(s, p + 13)) {
         reply.code = code_at(s, p + 13);
         auto rest = s.find("::", p);
         std::string_view body = rest == std::string_view::npos ? s.substr(p + 17) : s.substr(rest + 2);
@@ -258,12 +354,6 @@ Result<SmtpReply> parse_reply(std::string_view raw, std::size_t max_bytes) {
         reply.text = strip_continuations(body, reply.code);
         if (!reply.status) reply.status = find_status(reply.text, reply.code / 100);
         return reply;
-    }
-    for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
-        if (text::is_digit(s[i]) && is_code_at(s, i)) {
-            code_pos = i;
-            break;
-        }
     }
     if (code_pos == std::string_view::npos) {
         reply.text = std::string(s);

@@ -1,6 +1,8 @@
 // text.cpp - see text.hpp.
 #include "util/text.hpp"
 
+#include <string.h>
+
 namespace bg::text {
 
 std::string_view trim(std::string_view s) noexcept {
@@ -24,9 +26,12 @@ std::size_t ifind(std::string_view haystack, std::string_view needle, std::size_
     if (needle.empty()) return from <= haystack.size() ? from : std::string_view::npos;
     if (needle.size() > haystack.size()) return std::string_view::npos;
     const char first = ascii_lower(needle.front());
-    for (std::size_t i = from; i + needle.size() <= haystack.size(); ++i) {
+    const std::size_t last = haystack.size() - needle.size();
+    for (std::size_t i = from; i <= last; ++i) {
         if (ascii_lower(haystack[i]) != first) continue;
-        if (iequals(haystack.substr(i, needle.size()), needle)) return i;
+        std::size_t k = 1;
+        while (k < needle.size() && ascii_lower(haystack[i + k]) == ascii_lower(needle[k])) ++k;
+        if (k == needle.size()) return i;
     }
     return std::string_view::npos;
 }
@@ -51,21 +56,58 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     }
 }
 
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
+namespace {
+
+// True when s has no control bytes, no runs of spaces and no space at either end: printable()
+// would return it unchanged. Without branches in the loops, so that the compiler vectorises them.
+bool already_printable(std::string_view s) noexcept {
+    const std::size_t n = s.size();
+    const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+    unsigned bad = n == 0 || b[0] == ' ' || b[n - 1] == ' ';
+    for (std::size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(b[i] < 0x20) | static_cast<unsigned>(b[i] == 0x7f);
+    for (std::size_t i = 1; i < n; ++i) bad |= static_cast<unsigned>(b[i] == ' ') & static_cast<unsigned>(b[i - 1] == ' ');
+    return !bad;
+}
+
+}  // namespace
+
+void printable_into(std::string_view s, std::string& out) {
+    if (already_printable(s)) {
+        out.assign(s);
+        return;
+    }
+    out.resize(s.size());
+    char* o = out.data();
+    char* const begin = o;
     bool space = false;
-    for (char c : s) {
+    for (const char c : s) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f || c == ' ') {
-            space = !out.empty();
+        if (u <= 0x20 || u == 0x7f) {
+            space = o != begin;
             continue;
         }
-        if (space) out.push_back(' ');
+        if (space) *o++ = ' ';
         space = false;
-        out.push_back(c);
+        *o++ = c;
     }
+    out.resize(static_cast<std::size_t>(o - begin));
+}
+
+std::string printable(std::string_view s) {
+    std::string out;
+    printable_into(s, out);
     return out;
+}
+
+std::size_t find_bytes(std::string_view haystack, std::string_view needle, std::size_t from) noexcept {
+    if (from > haystack.size()) return std::string_view::npos;
+    const void* p = memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+    return p ? static_cast<std::size_t>(static_cast<const char*>(p) - haystack.data()) : std::string_view::npos;
+}
+
+void to_lower_into(std::string_view s, std::string& out) {
+    out.resize(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) out[i] = ascii_lower(s[i]);
 }
 
 std::string_view clip(std::string_view s, std::size_t max) noexcept {

@@ -32,6 +32,12 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // Replace control bytes (NUL, CR, LF, TAB, ...) by a space and collapse runs of white space.
 // Bytes >= 0x80 are kept as they are (replies may carry UTF-8); see json escaping for output.
 std::string printable(std::string_view s);
+// The same into `out` (replacing its content; its capacity is reused).
+void printable_into(std::string_view s, std::string& out);
+// ASCII lower case of s into `out` (replacing its content; its capacity is reused).
+void to_lower_into(std::string_view s, std::string& out);
+// Position of needle in haystack (exact bytes), or npos; memmem(3), fast for short needles.
+std::size_t find_bytes(std::string_view haystack, std::string_view needle, std::size_t from = 0) noexcept;
 // Cut to at most max bytes, never inside a UTF-8 sequence; "abcdef",4 => "abcd".
 std::string_view clip(std::string_view s, std::size_t max) noexcept;
 // Replace every invalid UTF-8 sequence by U+FFFD so the result is safe in JSON.
