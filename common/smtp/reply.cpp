@@ -98,11 +98,17 @@ StageHit find_in_reply_to(std::string_view s) noexcept {
 
 bool is_code_at(std::string_view s, std::size_t i) noexcept;
 
-// Position of the reply code: the first 3-digit token that can be one, or npos.
+// Position of the reply code: the first 4xx/5xx token that can be one, else the first 2xx/3xx
+// one (a success), or npos. A greeting banner ("220-mx.example ESMTP 421 4.2.1 ...") quoted in
+// front of the failure does not hide it.
 std::size_t find_code(std::string_view s) noexcept {
-    for (std::size_t i = 0; i + 3 <= s.size(); ++i)
-        if (s[i] >= '2' && s[i] <= '5' && is_code_at(s, i)) return i;
-    return std::string_view::npos;
+    std::size_t positive = std::string_view::npos;
+    for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
+        if (s[i] < '2' || s[i] > '5' || !is_code_at(s, i)) continue;
+        if (s[i] >= '4') return i;
+        if (positive == std::string_view::npos) positive = i;
+    }
+    return positive;
 }
 
 enum Marker { InReplyTo, After, Transcript, Refused, Host, ReturnCode };
@@ -185,7 +191,8 @@ bool is_code_at(std::string_view s, std::size_t i) noexcept {
     }
     if (i + 3 == s.size()) return true;
     const char n = s[i + 3];
-    return n == ' ' || n == '-' || n == ']' || n == ')' || n == ',' || n == ';';
+    return n == ' ' || n == '-' || n == ']' || n == ')' || n == ',' || n == ';' ||
+           (n == ':' && (i + 4 == s.size() || s[i + 4] == ' '));  // "550: <a@b>: User unknown"
 }
 
 int code_at(std::string_view s, std::size_t i) noexcept {
@@ -362,7 +369,8 @@ Result<SmtpReply> parse_reply(std::string_view raw, std::size_t max_bytes) {
     }
     reply.code = code_at(s, code_pos);
     std::string_view body = s.substr(code_pos + 3);
-    if (!body.empty() && (body.front() == '-' || body.front() == ' ' || body.front() == ']')) body.remove_prefix(1);
+    if (!body.empty() && (body.front() == '-' || body.front() == ' ' || body.front() == ']' || body.front() == ':'))
+        body.remove_prefix(1);
     body = text::trim(body);
     // Doubled code: "550 550 5.1.1 ..." or "550 550-5.1.1 ...".
     if (body.size() >= 3 && is_code_at(body, 0) && code_at(body, 0) == reply.code) {

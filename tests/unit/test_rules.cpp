@@ -105,6 +105,23 @@ text = ["user unknown at gateway"]
     EXPECT_EQ(run(**rs, "550 5.1.1 user unknown").category, Category::UserUnknown);
 }
 
+TEST(RuleSet, SiteRegexRulesMatchCaseInsensitively) {
+    auto user = parse_rules_toml(R"(
+[[rule]]
+id = "site.mailbox_number_gone"
+category = "user_unknown"
+regex = ['mailbox \d{4,} (is )?gone']
+code = ["5xx"]
+)", "site.toml");
+    ASSERT_TRUE(user) << user.error().message;
+    auto rs = RuleSet::with_defaults(std::move(*user));
+    ASSERT_TRUE(rs);
+    EXPECT_EQ(run(**rs, "550 Mailbox 12345 IS GONE").rule_id, "site.mailbox_number_gone");
+    EXPECT_EQ(run(**rs, "550 mailbox 12345 gone").rule_id, "site.mailbox_number_gone");
+    EXPECT_NE(run(**rs, "450 mailbox 12345 gone").rule_id, "site.mailbox_number_gone");  // code
+    EXPECT_NE(run(**rs, "550 mailbox 12 gone").rule_id, "site.mailbox_number_gone");     // pattern
+}
+
 TEST(RuleSet, DefaultsHaveUniqueIdsAndPhrases) {
     auto rules = parse_rules_toml(default_rules_toml(), "rules.toml");
     ASSERT_TRUE(rules) << rules.error().message;
