@@ -5,9 +5,11 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "classify/rule_set.hpp"
 #include "config/config.hpp"
+#include "dsn/bounce_parser.hpp"
 #include "smtp/reply.hpp"
 
 namespace bg::cli {
@@ -27,5 +29,15 @@ int run_explain(const std::string& reply, std::optional<SmtpStage> stage, std::o
 int run_check_config(const Config& config, const RuleSet& rules, std::ostream& out);
 int run_dump_config(const Config& config, std::ostream& out);
 int run_list_rules(const RuleSet& rules, std::ostream& out);
+
+struct ParseOptions {
+    bool json = false;                       // one JSON object per recipient per line
+    BounceLimits limits;                     // caps on each message
+};
+
+// Bounce messages (files, maildir or other folders, mbox files) -> one line per recipient.
+// Exit 0, or 1 when some file or message could not be read (reported on `err`; the run goes on).
+int run_parse(const std::vector<std::string>& paths, std::ostream& out, std::ostream& err, const RuleSet& rules,
+              const ParseOptions& options);
 
 }  // namespace bg::cli

@@ -48,6 +48,13 @@ int main(int argc, char** argv) {
     explain->add_option("reply", reply_text, "the reply text, e.g. \"550 5.1.1 User unknown\"")->required();
     explain->add_option("--stage", stage_name, "the SMTP stage the reply answered");
 
+    std::vector<std::string> parse_paths;
+    bool parse_json = false;
+    auto* parse = app.add_subcommand("parse", "parse bounce messages (files, maildir or mbox): one line per recipient");
+    parse->add_flag("--json", parse_json, "print one JSON object per recipient per line");
+    parse->add_option("paths", parse_paths, "message files, maildir folders, folders of messages, mbox files")
+        ->required();
+
     auto* check = app.add_subcommand("check-config", "validate the configuration and the rules, then exit");
     auto* dump = app.add_subcommand("dump-config", "print the effective configuration, every key with its doc");
     auto* rules_cmd = app.add_subcommand("rules", "list the classification rules in the order they are tried");
@@ -90,6 +97,12 @@ int main(int argc, char** argv) {
                                          bg::cli::ClassifyOptions{json_input, stage, max_bytes});
         }
         if (*explain) return bg::cli::run_explain(reply_text, stage, std::cout, std::cerr, **rules, max_bytes);
+        if (*parse) {
+            std::ios::sync_with_stdio(false);
+            bg::cli::ParseOptions options;
+            options.json = parse_json;
+            return bg::cli::run_parse(parse_paths, std::cout, std::cerr, **rules, options);
+        }
         if (*check) return bg::cli::run_check_config(*config, **rules, std::cout);
         if (*dump) return bg::cli::run_dump_config(*config, std::cout);
         if (*rules_cmd) return bg::cli::run_list_rules(**rules, std::cout);

@@ -26,6 +26,9 @@ cat <<'REPLIES' | tee /dev/stderr | $bg classify
 550 Requested action not taken
 REPLIES
 
+say "A whole bounce message (bounceguard parse): one verdict per recipient"
+$bg parse --json tests/corpus/dsn/postfix.eml
+
 say "The rules, in the order they are tried (first 12 of $($bg rules | wc -l))"
 $bg rules | head -12
 echo

@@ -13,7 +13,7 @@ for t in "${targets[@]}"; do
   name=$(basename "$t")
   work=$(mktemp -d)
   seeds=(tests/fuzz/seeds/"$name")
-  [[ $name == fuzz_dsn ]] && [[ -d ../shared/corpus/sisimai-dev/emails ]] && seeds+=(../shared/corpus/sisimai-dev/emails)
+  [[ $name == fuzz_dsn ]] && seeds+=(tests/corpus/dsn ../shared/corpus/sisimai-dev/emails)
   existing=()
   for s in "${seeds[@]}"; do [[ -d $s ]] && existing+=("$s"); done
   echo "fuzz: $name for ${seconds}s (seeds: ${existing[*]:-none})"

@@ -1,0 +1,97 @@
+// bench_parse - bounce parsing throughput (messages per second, one core) over every message of
+// shared/corpus/sisimai-dev: parse_bounce (GMime, DSN fields, text heuristics) + classify_bounce,
+// the whole work done per bounce. Peak memory (getrusage ru_maxrss) is reported as a counter.
+//   build/bench/bench_parse [--benchmark_min_time=2]
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dsn/bounce_parser.hpp"
+
+namespace {
+
+std::vector<std::string> load_corpus() {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(BG_SOURCE_DIR) / ".." / "shared" / "corpus" / "sisimai-dev" / "emails";
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".eml") files.push_back(it->path());
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> msgs;
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        std::ostringstream s;
+        s << in.rdbuf();
+        msgs.push_back(s.str());
+    }
+    return msgs;
+}
+
+const std::vector<std::string>& corpus() {
+    static const auto c = load_corpus();
+    return c;
+}
+
+double peak_rss_mib() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+void report(benchmark::State& state, std::size_t bytes, std::size_t records) {
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+    state.SetBytesProcessed(static_cast<int64_t>(bytes));
+    state.counters["records/msg"] = state.iterations() ? static_cast<double>(records) / static_cast<double>(state.iterations()) : 0;
+    state.counters["peak_rss_MiB"] = peak_rss_mib();
+}
+
+void BM_ParseAndClassify(benchmark::State& state) {
+    const auto rules = bg::RuleSet::with_defaults({}).value();
+    const auto& msgs = corpus();
+    if (msgs.empty()) {
+        state.SkipWithError("corpus not found: shared/corpus/sisimai-dev/emails");
+        return;
+    }
+    std::size_t i = 0, bytes = 0, records = 0;
+    for (auto _ : state) {
+        const auto& raw = msgs[i++ % msgs.size()];
+        auto parsed = bg::parse_bounce(raw);
+        if (parsed) {
+            bg::classify_bounce(*parsed, *rules);
+            records += parsed->records.size();
+        }
+        benchmark::DoNotOptimize(parsed);
+        bytes += raw.size();
+    }
+    report(state, bytes, records);
+}
+BENCHMARK(BM_ParseAndClassify);
+
+void BM_ParseOnly(benchmark::State& state) {
+    const auto& msgs = corpus();
+    if (msgs.empty()) {
+        state.SkipWithError("corpus not found: shared/corpus/sisimai-dev/emails");
+        return;
+    }
+    std::size_t i = 0, bytes = 0, records = 0;
+    for (auto _ : state) {
+        const auto& raw = msgs[i++ % msgs.size()];
+        auto parsed = bg::parse_bounce(raw);
+        if (parsed) records += parsed->records.size();
+        benchmark::DoNotOptimize(parsed);
+        bytes += raw.size();
+    }
+    report(state, bytes, records);
+}
+BENCHMARK(BM_ParseOnly);
+
+}  // namespace
+
+BENCHMARK_MAIN();
