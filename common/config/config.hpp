@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "classify/rule_set.hpp"
+#include "policy/thresholds.hpp"
 #include "util/result.hpp"
 
 namespace bg {
@@ -35,16 +36,17 @@ struct ClassifyConfig {
 struct Config {
     LogConfig log;
     ClassifyConfig classify;
+    PolicyConfig policy;             // [policy], [breaker], [suppress.*]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
 };
 
-enum class KeyType { String, Bool, Integer, Duration, Choice };
+enum class KeyType { String, Bool, Integer, Duration, Choice, StringList };
 
-using KeyValue = std::variant<std::string, bool, std::int64_t>;
+using KeyValue = std::variant<std::string, bool, std::int64_t, std::vector<std::string>>;
 
 struct ConfigKey {
-    std::string_view name;           // "log.level"
+    std::string_view name;           // "log.level", "suppress.mailbox_full.count"
     KeyType type;
     std::string_view default_value;  // as it is written in TOML: "\"info\"", "true", "16384"
     std::string_view doc;            // one line
@@ -55,7 +57,8 @@ struct ConfigKey {
     KeyValue (*get)(const Config&);
 };
 
-// THE key table, in the order dump-config prints it.
+// THE key table, in the order dump-config prints it. The section of a key is all of its name
+// before the last dot ("suppress.mailbox_full" for "suppress.mailbox_full.count").
 std::span<const ConfigKey> config_keys() noexcept;
 
 // The configuration with every key at its default and no rules.

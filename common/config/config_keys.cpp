@@ -1,6 +1,6 @@
 // config_keys.cpp - THE key table: every configuration key, once. Adding a key means adding a
 // row here and a line to conf/bounceguard.toml (test_config checks that the two agree).
-#include <array>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -9,10 +9,47 @@ namespace bg {
 namespace {
 
 const std::string& str(const KeyValue& v) { return std::get<std::string>(v); }
+const std::vector<std::string>& list(const KeyValue& v) { return std::get<std::vector<std::string>>(v); }
 
 constexpr std::int64_t kib = 1024;
+constexpr std::int64_t day = 86400;
+constexpr std::int64_t year = 365 * day;
 
-const std::array<ConfigKey, 7> keys{{
+// Per-category keys of [suppress.CATEGORY], generated from pointers to the members.
+template <CategoryPolicy PolicyConfig::*Cat, std::int64_t CategoryPolicy::*Field>
+void set_i64(Config& c, const KeyValue& v) { (c.policy.*Cat).*Field = std::get<std::int64_t>(v); }
+template <CategoryPolicy PolicyConfig::*Cat, std::int64_t CategoryPolicy::*Field>
+KeyValue get_i64(const Config& c) { return (c.policy.*Cat).*Field; }
+template <CategoryPolicy PolicyConfig::*Cat>
+void set_count(Config& c, const KeyValue& v) { (c.policy.*Cat).count = static_cast<int>(std::get<std::int64_t>(v)); }
+template <CategoryPolicy PolicyConfig::*Cat>
+KeyValue get_count(const Config& c) { return std::int64_t{(c.policy.*Cat).count}; }
+
+struct CategoryDefaults {
+    std::string_view count, window, min_span, ttl, ttl_max;
+};
+
+template <CategoryPolicy PolicyConfig::*Cat>
+void add_category(std::vector<ConfigKey>& keys, std::string_view name_count, std::string_view name_window,
+                  std::string_view name_span, std::string_view name_ttl, std::string_view name_ttl_max,
+                  const CategoryDefaults& d) {
+    keys.push_back({name_count, KeyType::Integer, d.count,
+                    "soft verdicts: events needed within the window before the address is suppressed", 1, 1000, "",
+                    set_count<Cat>, get_count<Cat>});
+    keys.push_back({name_window, KeyType::Duration, d.window, "how far back events are counted", 0, 10 * year, "",
+                    set_i64<Cat, &CategoryPolicy::window>, get_i64<Cat, &CategoryPolicy::window>});
+    keys.push_back({name_span, KeyType::Duration, d.min_span,
+                    "soft verdicts: the counted events must be spread over at least this long", 0, 10 * year, "",
+                    set_i64<Cat, &CategoryPolicy::min_span>, get_i64<Cat, &CategoryPolicy::min_span>});
+    keys.push_back({name_ttl, KeyType::Duration, d.ttl, "how long the suppression lasts; \"0s\" = for good", 0,
+                    100 * year, "", set_i64<Cat, &CategoryPolicy::ttl>, get_i64<Cat, &CategoryPolicy::ttl>});
+    keys.push_back({name_ttl_max, KeyType::Duration, d.ttl_max,
+                    "a repeat after expiry doubles the lifetime up to this; \"0s\" = no doubling", 0, 100 * year, "",
+                    set_i64<Cat, &CategoryPolicy::ttl_max>, get_i64<Cat, &CategoryPolicy::ttl_max>});
+}
+
+std::vector<ConfigKey> make_keys() {
+    std::vector<ConfigKey> keys{
     {"log.target", KeyType::Choice, R"("stderr")",
      "where log lines go: stderr, or syslog (the programs' --foreground forces stderr)", 0, 0, "stderr|syslog",
      [](Config& c, const KeyValue& v) { c.log.target = str(v); },
@@ -41,10 +78,69 @@ const std::array<ConfigKey, 7> keys{{
      "bytes of one SMTP reply that are looked at; the rest is ignored", 512, 1024 * kib, "",
      [](Config& c, const KeyValue& v) { c.classify.max_reply_bytes = std::get<std::int64_t>(v); },
      [](const Config& c) -> KeyValue { return c.classify.max_reply_bytes; }},
-}};
+    {"policy.mode", KeyType::Choice, R"("enforce")",
+     "enforce, or observe: decide and log everything, suppress nothing (like Postfix warn_if_reject)", 0, 0,
+     "enforce|observe",
+     [](Config& c, const KeyValue& v) { c.policy.observe = str(v) == "observe"; },
+     [](const Config& c) -> KeyValue { return std::string(c.policy.observe ? "observe" : "enforce"); }},
+    {"policy.own_domains", KeyType::StringList, "[]", "the site's own domains (and their subdomains): never suppressed",
+     0, 0, "",
+     [](Config& c, const KeyValue& v) { c.policy.own_domains = list(v); },
+     [](const Config& c) -> KeyValue { return c.policy.own_domains; }},
+    {"policy.allow_addresses", KeyType::StringList, "[]", "addresses that are never suppressed", 0, 0, "",
+     [](Config& c, const KeyValue& v) { c.policy.allow_addresses = list(v); },
+     [](const Config& c) -> KeyValue { return c.policy.allow_addresses; }},
+    {"policy.allow_domains", KeyType::StringList, "[]", "domains (and their subdomains) that are never suppressed", 0,
+     0, "",
+     [](Config& c, const KeyValue& v) { c.policy.allow_domains = list(v); },
+     [](const Config& c) -> KeyValue { return c.policy.allow_domains; }},
+    {"policy.allow_patterns", KeyType::StringList, "[]",
+     "address patterns (* and ?, case-insensitive) that are never suppressed", 0, 0, "",
+     [](Config& c, const KeyValue& v) { c.policy.allow_patterns = list(v); },
+     [](const Config& c) -> KeyValue { return c.policy.allow_patterns; }},
+    {"breaker.enabled", KeyType::Bool, "true",
+     "hold suppressions back when one destination rejects many recipients alike (a block of us)", 0, 0, "",
+     [](Config& c, const KeyValue& v) { c.policy.breaker.enabled = std::get<bool>(v); },
+     [](const Config& c) -> KeyValue { return c.policy.breaker.enabled; }},
+    {"breaker.distinct_recipients", KeyType::Integer, "25",
+     "distinct recipients at one destination with the same category that trip the breaker", 2, 100000, "",
+     [](Config& c, const KeyValue& v) { c.policy.breaker.distinct_recipients = static_cast<int>(std::get<std::int64_t>(v)); },
+     [](const Config& c) -> KeyValue { return std::int64_t{c.policy.breaker.distinct_recipients}; }},
+    {"breaker.window", KeyType::Duration, R"("10m")", "the time within which those recipients are counted", 1,
+     7 * day, "",
+     [](Config& c, const KeyValue& v) { c.policy.breaker.window = std::get<std::int64_t>(v); },
+     [](const Config& c) -> KeyValue { return c.policy.breaker.window; }},
+    };
+    add_category<&PolicyConfig::user_unknown>(keys, "suppress.user_unknown.count", "suppress.user_unknown.window",
+        "suppress.user_unknown.min_span", "suppress.user_unknown.ttl", "suppress.user_unknown.ttl_max",
+        {"3", R"("7d")", R"("1d")", R"("180d")", R"("730d")"});
+    add_category<&PolicyConfig::domain_unknown>(keys, "suppress.domain_unknown.count", "suppress.domain_unknown.window",
+        "suppress.domain_unknown.min_span", "suppress.domain_unknown.ttl", "suppress.domain_unknown.ttl_max",
+        {"2", R"("3d")", R"("1h")", R"("7d")", R"("60d")"});
+    add_category<&PolicyConfig::has_moved>(keys, "suppress.has_moved.count", "suppress.has_moved.window",
+        "suppress.has_moved.min_span", "suppress.has_moved.ttl", "suppress.has_moved.ttl_max",
+        {"3", R"("7d")", R"("1d")", R"("365d")", R"("0s")"});
+    add_category<&PolicyConfig::mailbox_full>(keys, "suppress.mailbox_full.count", "suppress.mailbox_full.window",
+        "suppress.mailbox_full.min_span", "suppress.mailbox_full.ttl", "suppress.mailbox_full.ttl_max",
+        {"3", R"("14d")", R"("3d")", R"("30d")", R"("180d")"});
+    add_category<&PolicyConfig::mailbox_disabled>(keys, "suppress.mailbox_disabled.count",
+        "suppress.mailbox_disabled.window", "suppress.mailbox_disabled.min_span", "suppress.mailbox_disabled.ttl",
+        "suppress.mailbox_disabled.ttl_max", {"3", R"("14d")", R"("2d")", R"("60d")", R"("365d")"});
+    add_category<&PolicyConfig::complaint>(keys, "suppress.complaint.count", "suppress.complaint.window",
+        "suppress.complaint.min_span", "suppress.complaint.ttl", "suppress.complaint.ttl_max",
+        {"1", R"("0s")", R"("0s")", R"("0s")", R"("0s")"});
+    keys.push_back({"suppress.complaint.sticky", KeyType::Bool, "true",
+                    "a complaint's suppression is not lifted by a later successful delivery", 0, 0, "",
+                    [](Config& c, const KeyValue& v) { c.policy.complaint.sticky = std::get<bool>(v); },
+                    [](const Config& c) -> KeyValue { return c.policy.complaint.sticky; }});
+    return keys;
+}
 
 }  // namespace
 
-std::span<const ConfigKey> config_keys() noexcept { return keys; }
+std::span<const ConfigKey> config_keys() noexcept {
+    static const std::vector<ConfigKey> keys = make_keys();
+    return keys;
+}
 
 }  // namespace bg

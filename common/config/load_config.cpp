@@ -31,6 +31,7 @@ std::string type_name(const ConfigKey& k) {
         case KeyType::Duration:
             return "a duration from " + format_duration(k.min) + " to " + format_duration(k.max) + " (e.g. \"7d\")";
         case KeyType::Choice: return "one of " + std::string(k.choices);
+        case KeyType::StringList: return "an array of strings";
     }
     return "?";
 }
@@ -60,6 +61,17 @@ Result<KeyValue> convert(const ConfigKey& k, const toml::node& node) {
             auto i = node.as_integer();
             if (!i || i->get() < k.min || i->get() > k.max) return bad();
             return KeyValue{std::int64_t{i->get()}};
+        }
+        case KeyType::StringList: {
+            const auto* arr = node.as_array();
+            if (!arr || arr->size() > 10000) return bad();
+            std::vector<std::string> out;
+            for (const auto& el : *arr) {
+                auto str = el.as_string();
+                if (!str || str->get().empty()) return bad();
+                out.push_back(text::to_lower(str->get()));
+            }
+            return KeyValue{std::move(out)};
         }
         case KeyType::Duration: {
             std::int64_t seconds = 0;
@@ -106,19 +118,25 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
         return Error{std::string(source) + ":" + std::to_string(e.source().begin.line) + ": " +
                      std::string(e.description())};
     }
-    for (const auto& [section, node] : doc) {
-        if (section.str() == "rule") continue;
-        const auto* table = node.as_table();
-        if (!table) return Error{line_of(node, source) + ": unknown key '" + std::string(section.str()) + "'"};
-        for (const auto& [key, value] : *table) {
-            const std::string name = std::string(section.str()) + "." + std::string(key.str());
-            const ConfigKey* k = find_key(name);
-            if (!k) return Error{line_of(value, source) + ": unknown key '" + name + "'"};
-            auto v = convert(*k, value);
-            if (!v) return Error{line_of(value, source) + ": " + name + ": " + v.error().message};
-            k->set(c, *v);
+    // Keys are dotted paths of nested tables ("suppress.mailbox_full.count"), at most 3 deep.
+    const auto walk = [&](const auto& self, const toml::table& table, const std::string& prefix,
+                          int depth) -> Result<void> {
+        for (const auto& [key, value] : table) {
+            const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+            if (name == "rule") continue;  // [[rule]] tables: parse_rules_toml below
+            if (const ConfigKey* k = find_key(name)) {
+                auto v = convert(*k, value);
+                if (!v) return Error{line_of(value, source) + ": " + name + ": " + v.error().message};
+                k->set(c, *v);
+            } else if (const auto* sub = value.as_table(); sub && depth < 3) {
+                if (auto r = self(self, *sub, name, depth + 1); !r) return r;
+            } else {
+                return Error{line_of(value, source) + ": unknown key '" + name + "'"};
+            }
         }
-    }
+        return Ok{};
+    };
+    if (auto r = walk(walk, doc, "", 1); !r) return r.error();
     auto rules = parse_rules_toml(toml_text, source, true);
     if (!rules) return rules.error();
     c.rules = std::move(*rules);
@@ -152,13 +170,12 @@ Result<std::shared_ptr<const RuleSet>> build_rule_set(const Config& config) {
     return RuleSet::with_defaults(std::move(rules), config.classify.default_rules);
 }
 
-std::string to_toml_value(const ConfigKey& key, const KeyValue& value) {
-    if (key.type == KeyType::Bool) return std::get<bool>(value) ? "true" : "false";
-    if (key.type == KeyType::Integer) return std::to_string(std::get<std::int64_t>(value));
-    if (key.type == KeyType::Duration) return "\"" + format_duration(std::get<std::int64_t>(value)) + "\"";
-    // A TOML basic string: quotes, backslashes and control characters escaped.
+namespace {
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_string(std::string_view value) {
     std::string out = "\"";
-    for (const char c : std::get<std::string>(value)) {
+    for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);
         if (c == '"' || c == '\\') {
             out.push_back('\\');
@@ -176,11 +193,25 @@ std::string to_toml_value(const ConfigKey& key, const KeyValue& value) {
     return out;
 }
 
+}  // namespace
+
+std::string to_toml_value(const ConfigKey& key, const KeyValue& value) {
+    if (key.type == KeyType::StringList) {
+        std::string out = "[";
+        for (const auto& v : std::get<std::vector<std::string>>(value)) out += (out.size() > 1 ? ", " : "") + toml_string(v);
+        return out + "]";
+    }
+    if (key.type == KeyType::Bool) return std::get<bool>(value) ? "true" : "false";
+    if (key.type == KeyType::Integer) return std::to_string(std::get<std::int64_t>(value));
+    if (key.type == KeyType::Duration) return "\"" + format_duration(std::get<std::int64_t>(value)) + "\"";
+    return toml_string(std::get<std::string>(value));
+}
+
 std::string dump_config(const Config& config) {
     std::string out;
     std::string_view section;
     for (const auto& k : config_keys()) {
-        const auto dot = k.name.find('.');
+        const auto dot = k.name.rfind('.');
         const auto sec = k.name.substr(0, dot);
         if (sec != section) {
             out += (out.empty() ? "[" : "\n[") + std::string(sec) + "]\n";

@@ -38,6 +38,8 @@ Result<std::int64_t> parse_duration(std::string_view text_in) {
 std::string format_duration(std::int64_t seconds) {
     if (seconds == 0) return "0s";
     for (const auto& [unit, mult] : units)
+        if (unit != 'w' && seconds % mult == 0) return std::to_string(seconds / mult) + unit;
+    for (const auto& [unit, mult] : units)
         if (seconds % mult == 0) return std::to_string(seconds / mult) + unit;
     return std::to_string(seconds) + "s";
 }

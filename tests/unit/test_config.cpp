@@ -52,17 +52,29 @@ TEST(Config, SampleFileAgreesWithKeyTable) {
 
     toml::table doc = toml::parse(text, path);
     std::set<std::string> in_file;
-    for (const auto& [sec, node] : doc) {
-        if (sec.str() == "rule") continue;
-        for (const auto& [key, value] : *node.as_table()) in_file.insert(std::string(sec.str()) + "." + std::string(key.str()));
-    }
+    const auto flatten = [&](const auto& self, const toml::table& t, const std::string& prefix) -> void {
+        for (const auto& [key, value] : t) {
+            const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+            if (name == "rule") continue;
+            if (const auto* sub = value.as_table()) self(self, *sub, name);
+            else in_file.insert(name);
+        }
+    };
+    flatten(flatten, doc, "");
     std::set<std::string> in_table;
     for (const auto& k : config_keys()) {
         in_table.insert(std::string(k.name));
         // The value in the sample file is the default.
         EXPECT_EQ(to_toml_value(k, k.get(*parsed)), k.default_value) << k.name;
         // The line just above `key = ...` in its section is "# doc".
-        const std::string key = std::string(k.name.substr(k.name.find('.') + 1));
+        const std::string key = std::string(k.name.substr(k.name.rfind('.') + 1));
+        const std::string section = "[" + std::string(k.name.substr(0, k.name.rfind('.'))) + "]";
+        // ... and it stands in its own section.
+        const auto sec_pos = text.find("\n" + section + "\n");
+        ASSERT_NE(sec_pos, std::string::npos) << section;
+        const auto next_sec = text.find("\n[", sec_pos + 1);
+        const auto key_pos = text.find("\n# " + std::string(k.doc) + "\n" + key + " = ", sec_pos);
+        EXPECT_TRUE(key_pos != std::string::npos && key_pos < next_sec) << k.name << " is not in " << section;
         const std::string needle = "# " + std::string(k.doc) + "\n" + key + " = ";
         EXPECT_NE(text.find(needle), std::string::npos) << "doc line for " << k.name << " differs from the key table";
     }
@@ -82,6 +94,38 @@ TEST(Config, ErrorsNameFileLineAndKey) {
     EXPECT_NE(error_of("[log\n").find("b.toml:1: "), std::string::npos);
     EXPECT_EQ(error_of("[[rule]]\nid = \"x\"\ncategory = \"policy\"\n"),
               "b.toml:1: rule 'x': text: a rule needs at least one of text, regex, status or code");
+}
+
+TEST(Config, NestedSectionsListsAndDurations) {
+    auto c = parse_config(R"(
+[policy]
+mode = "observe"
+own_domains = ["Example.ORG"]
+allow_patterns = ["*@vip.example.com"]
+[breaker]
+window = "30m"
+[suppress.mailbox_full]
+count = 5
+window = "21d"
+ttl = "0s"
+)", "b.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_TRUE(c->policy.observe);
+    EXPECT_EQ(c->policy.own_domains, std::vector<std::string>{"example.org"});
+    EXPECT_EQ(c->policy.breaker.window, 1800);
+    EXPECT_EQ(c->policy.mailbox_full.count, 5);
+    EXPECT_EQ(c->policy.mailbox_full.window, 21 * 86400);
+    EXPECT_EQ(c->policy.mailbox_full.ttl, 0);
+    EXPECT_TRUE(c->policy.domain_unknown.domain);
+    EXPECT_TRUE(c->policy.complaint.sticky);
+    EXPECT_EQ(error_of("[suppress.mailbox_full]\ncount = 0\n"),
+              "b.toml:2: suppress.mailbox_full.count: expected an integer from 1 to 1000");
+    EXPECT_EQ(error_of("[suppress.spam_content]\ncount = 1\n"), "b.toml:2: unknown key 'suppress.spam_content.count'");
+    EXPECT_EQ(error_of("[suppress.mailbox_full]\nwindow = \"2 weeks\"\n"),
+              "b.toml:2: suppress.mailbox_full.window: bad duration '2 weeks' (use a number with s, m, h, d or w, e.g. 7d)");
+    EXPECT_EQ(error_of("[policy]\nown_domains = \"example.org\"\n"),
+              "b.toml:2: policy.own_domains: expected an array of strings");
+    EXPECT_EQ(error_of("[a.b.c.d]\nx = 1\n"), "b.toml:1: unknown key 'a.b.c'");
 }
 
 TEST(Config, InlineRulesAndDumpRoundTrip) {

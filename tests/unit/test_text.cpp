@@ -55,7 +55,7 @@ TEST(Duration, ParsesUnits) {
     EXPECT_FALSE(parse_duration("-1s"));
     EXPECT_FALSE(parse_duration("1d2h"));
     EXPECT_FALSE(parse_duration("99999999999999999999d"));
-    EXPECT_EQ(format_duration(604800), "1w");
+    EXPECT_EQ(format_duration(604800), "7d");
     EXPECT_EQ(format_duration(86400 * 3), "3d");
     EXPECT_EQ(format_duration(90), "90s");
     EXPECT_EQ(format_duration(0), "0s");
