@@ -81,7 +81,7 @@ Prepared prepare(std::string_view raw, const BounceLimits& limits) {
 
 bool any_of(std::string_view s, std::initializer_list<std::string_view> needles) noexcept {
     for (auto n : needles)
-        if (text::ifind(s, n) != std::string_view::npos) return true;
+        if (text::ifind_fast(s, n) != std::string_view::npos) return true;
     return false;
 }
 
@@ -158,7 +158,7 @@ void enrich_from_text(std::vector<BounceRecord>& records, const std::vector<Boun
         if (!t) continue;
         const auto own = text::trim(r.diagnostic);
         if (own.empty() || (!dsn::has_reply_code(own) && dsn::has_reply_code(t->diagnostic) &&
-                            text::ifind(t->diagnostic, text::clip(own, 24)) != std::string_view::npos))
+                            text::ifind_fast(t->diagnostic, text::clip(own, 24)) != std::string_view::npos))
             r.diagnostic = t->diagnostic;
         if (r.stage == SmtpStage::Unknown) {
             // Postfix writes "(in reply to end of DATA command)" in the text, not in the DSN.
@@ -259,7 +259,7 @@ Result<ParsedBounce> parse_bounce(std::string_view raw, const BounceLimits& limi
             found.push_back(std::move(r));
         }
         const bool delayed = dsn::has_delay_wording(head) ||
-                             text::ifind(out.subject, "delay") != std::string_view::npos ||
+                             text::ifind_fast(out.subject, "delay") != std::string_view::npos ||
                              text::istarts_with(text::trim(out.subject), "warning");
         for (auto& r : found) r.action = delayed ? "delayed" : "failed";
         if (!found.empty()) {

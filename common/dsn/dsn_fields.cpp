@@ -48,7 +48,7 @@ std::vector<FieldBlock> parse_field_blocks(std::string_view text, std::size_t ma
     };
     std::size_t pos = 0;
     while (pos <= text.size() && fields < max_fields) {
-        std::size_t nl = text.find_first_of("\r\n", pos);
+        std::size_t nl = text::find_eol(text, pos);
         if (nl == std::string_view::npos) nl = text.size();
         std::string_view line = text.substr(pos, nl - pos);
         pos = nl + 1;

@@ -39,19 +39,92 @@ GMimeParserOptions* parser_options() {
         g_mime_parser_options_set_allow_addresses_without_domain(options, TRUE);
         static const char* fallback[] = {"UTF-8", "windows-1252", nullptr};
         g_mime_parser_options_set_fallback_charsets(options, fallback);
+        // glibc unloads an iconv module (dlclose) soon after its last converter is closed, so
+        // each text part in such a charset paid a dlopen. One converter per common charset is
+        // kept open for the life of the process to keep its module loaded.
+        static const char* keep[] = {"ISO-2022-JP", "Shift_JIS", "EUC-JP", "UTF-7", "windows-1252",
+                                     "ISO-8859-15", "ISO-8859-2", "KOI8-R", "GB2312", "Big5", "EUC-KR",
+                                     "windows-1251", "UTF-16"};
+        for (const char* cs : keep) (void)g_mime_iconv_open("UTF-8", cs);  // intentionally never closed
     });
     return options;
 }
+
+// The header fields GMime is given. GMime builds an object for every header field (and parses
+// address and date fields), most of them never read here (Received:, DKIM-Signature:...), so
+// the header block is cut down to the fields read, plus those that decide how GMime itself reads
+// the block: the first field (the block is not empty), the first that is not a Content- field
+// (the message has headers), the first of From/To/Subject/Date/Cc (GMime's test for a header
+// block that ends without an empty line: "one of them came before") and every Content- field. Only well-formed fields ("Name: ...",
+// the name printable ASCII) and their folded lines are dropped; at the first empty line, or at
+// the first line that is not such a field, the rest is kept byte for byte, so GMime decides
+// where the headers end exactly as it would on the whole block.
+template <std::size_t N>
+std::string drop_unread_fields(std::string_view msg, const std::string_view (&read)[N]) {
+    std::string out;
+    out.reserve(msg.size());
+    std::size_t pos = 0;
+    bool dropping = false, seen_field = false, seen_non_content = false, seen_message_field = false;
+    while (pos < msg.size()) {
+        const std::size_t nl = msg.find('\n', pos);
+        const std::size_t end = nl == std::string_view::npos ? msg.size() : nl + 1;
+        const std::string_view line = msg.substr(pos, end - pos);
+        std::string_view content = line;
+        if (!content.empty() && content.back() == '\n') content.remove_suffix(1);
+        if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
+        if (content.empty()) break;  // the end of the header block
+        if (line.front() == ' ' || line.front() == '\t') {
+            if (!seen_field) break;  // not a field: GMime decides
+            if (!dropping) out.append(line);
+            pos = end;
+            continue;
+        }
+        const std::size_t colon = content.find(':');
+        bool well_formed = colon != std::string_view::npos && colon > 0;
+        for (std::size_t i = 0; well_formed && i < colon; ++i) {
+            const auto c = static_cast<unsigned char>(content[i]);
+            well_formed = c > 32 && c < 127;
+        }
+        if (!well_formed) break;
+        const std::string_view name = content.substr(0, colon);
+        const bool content_field = text::istarts_with(name, "Content-");
+        const bool message_field = text::iequals(name, "From") || text::iequals(name, "To") ||
+                                   text::iequals(name, "Subject") || text::iequals(name, "Date") ||
+                                   text::iequals(name, "Cc");
+        bool keep = content_field || !seen_field || !seen_non_content || (message_field && !seen_message_field);
+        for (std::size_t i = 0; !keep && i < N; ++i) keep = text::iequals(name, read[i]);
+        seen_message_field = seen_message_field || (keep && message_field);
+        seen_field = true;
+        seen_non_content = seen_non_content || !content_field;
+        dropping = !keep;
+        if (keep) out.append(line);
+        pos = end;
+    }
+    out.append(msg.substr(pos));
+    return out;
+}
+
+constexpr std::string_view top_fields[] = {"From", "To", "Subject", "MIME-Version",
+                                           "Auto-Submitted", "X-Autoreply", "X-Autorespond",
+                                           "X-Autoresponder", "Precedence", "Message-ID"};
+constexpr std::string_view original_fields[] = {"From", "To", "Subject", "MIME-Version",
+                                                "Message-ID", "X-Bounceguard-Token"};
 
 GPtr<GMimeMessage> parse_message(std::string_view bytes) {
     GMimeParserOptions* options = parser_options();
     GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(bytes.data(), bytes.size()));
     if (!stream) return nullptr;
-    GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    // One parser per thread, re-initialised for each message (its buffers are reused).
+    thread_local GPtr<GMimeParser> parser(g_mime_parser_new());
     if (!parser) return nullptr;
+    g_mime_parser_init_with_stream(parser.get(), stream.get());
     g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
     g_mime_parser_set_respect_content_length(parser.get(), FALSE);
-    return GPtr<GMimeMessage>(g_mime_parser_construct_message(parser.get(), options));
+    GPtr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), options));
+    // Let go of the stream now rather than at the next message.
+    GPtr<GMimeStream> empty(g_mime_stream_mem_new());
+    g_mime_parser_init_with_stream(parser.get(), empty.get());
+    return msg;
 }
 
 std::string lower_mime_type(GMimeObject* obj) {
@@ -83,6 +156,26 @@ std::string part_bytes(GMimePart* part, std::size_t max) {
 
 std::string part_text(GMimePart* part, std::size_t max) {
     if (GMIME_IS_TEXT_PART(part)) {
+        // g_mime_text_part_get_text() converts to UTF-8 through a charset filter (iconv). Without
+        // a charset it copies the bytes as they are, and from US-ASCII or UTF-8 a text that is
+        // all ASCII comes out unchanged: then the decoded bytes are taken as they are (up to a
+        // NUL, as get_text returns a C string), without the filter.
+        const char* cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+        if (!cs || text::iequals(cs, "us-ascii") || text::iequals(cs, "utf-8")) {
+            GMimeDataWrapper* content = g_mime_part_get_content(part);
+            if (!content) return {};
+            GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+            g_mime_data_wrapper_write_to_stream(content, mem.get());
+            GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+            std::string_view v;
+            if (bytes && bytes->len) v = std::string_view(reinterpret_cast<const char*>(bytes->data), bytes->len);
+            bool ascii = true;
+            for (const char c : v) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+            if (!cs || ascii) {
+                v = v.substr(0, v.find('\0'));
+                return std::string(text::clip(v, max));
+            }
+        }
         GStr t(g_mime_text_part_get_text(GMIME_TEXT_PART(part)));
         return clipped(t.get(), max);
     }
@@ -118,7 +211,7 @@ std::string html_to_text(std::string_view html) {
             for (std::string_view block : {"style", "script", "head"}) {
                 if (text::istarts_with(html.substr(i + 1), block)) {
                     const std::string close = "</" + std::string(block);
-                    const auto e = text::ifind(html, close, i + 1);
+                    const auto e = text::ifind_fast(html, close, i + 1);
                     i = e == std::string_view::npos ? html.size() : e + close.size();
                     skipped = true;
                     break;
@@ -218,14 +311,14 @@ public:
             }
             add_text(std::move(t));
         } else if (type == "text/html") {
-            html_.push_back(html_to_text(part_text(part, limits_.max_text_bytes)));
+            html_.push_back(part);  // decoded only if there is no plain text (finish())
         }
     }
 
     // HTML bodies count only when there is no plain text at all.
     void finish() {
         if (out_.texts.empty())
-            for (auto& h : html_) add_text(std::move(h));
+            for (GMimePart* h : html_) add_text(html_to_text(part_text(h, limits_.max_text_bytes)));
     }
 
 private:
@@ -246,7 +339,7 @@ private:
     MimeContent& out_;
     const BounceLimits& limits_;
     std::size_t parts_ = 0;
-    std::vector<std::string> html_;
+    std::vector<GMimePart*> html_;  // owned by the message, which outlives the walker
 };
 
 }  // namespace
@@ -258,7 +351,7 @@ std::string_view MimeContent::header(std::string_view name) const noexcept {
 }
 
 Result<MimeContent> read_mime(std::string_view message, const BounceLimits& limits) {
-    GPtr<GMimeMessage> msg = parse_message(message);
+    GPtr<GMimeMessage> msg = parse_message(drop_unread_fields(message, top_fields));
     if (!msg) return Error{"not a mail message (no header could be read)"};
     MimeContent out;
     GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(msg.get()));
@@ -287,7 +380,7 @@ OriginalMessage read_original_headers(std::string_view header_text, const Bounce
     // Only the header block matters: end it here so GMime does not read a body.
     if (auto p = block.find("\n\n"); p != std::string::npos) block.resize(p + 1);
     block += "\n";
-    GPtr<GMimeMessage> msg = parse_message(block);
+    GPtr<GMimeMessage> msg = parse_message(drop_unread_fields(block, original_fields));
     if (!msg) return {};
     return original_of(msg.get(), limits.max_field_bytes);
 }

@@ -48,7 +48,7 @@ std::optional<Span> find_address(std::string_view s, std::size_t from = 0) noexc
 }
 
 bool contains(std::string_view hay, std::string_view needle) noexcept {
-    return text::ifind(hay, needle) != std::string_view::npos;
+    return text::ifind_fast(hay, needle) != std::string_view::npos;
 }
 
 bool ends_with_word(std::string_view s, std::string_view word) noexcept {
@@ -93,8 +93,8 @@ bool is_separator(std::string_view t) noexcept {
 // that is nothing else ("------- Returned Message --------", "----- Original message -----").
 bool is_returned_message_marker(std::string_view line) noexcept {
     const auto t = text::trim(line);
-    if (t.size() < 7 || (text::ifind(t, "essage") == std::string_view::npos && text::ifind(t, "copy") == std::string_view::npos &&
-                         text::ifind(t, "mail info") == std::string_view::npos))
+    if (t.size() < 7 || (text::ifind_fast(t, "essage") == std::string_view::npos && text::ifind_fast(t, "copy") == std::string_view::npos &&
+                         text::ifind_fast(t, "mail info") == std::string_view::npos))
         return false;
     static constexpr std::array<std::string_view, 12> sentences{{
         "copy of the message", "copy of the original message", "copy of your message",
@@ -141,7 +141,7 @@ std::vector<std::string_view> split_lines(std::string_view s) {
     std::vector<std::string_view> lines;
     std::size_t pos = 0, quoted = 0, nonempty = 0;
     while (pos < s.size() && lines.size() < max_lines) {
-        std::size_t nl = s.find_first_of("\r\n", pos);
+        std::size_t nl = text::find_eol(s, pos);
         if (nl == std::string_view::npos) nl = s.size();
         const auto line = s.substr(pos, nl - pos);
         lines.push_back(line);
@@ -300,7 +300,7 @@ SmtpStage transcript_stage(const std::vector<std::string_view>& lines, std::stri
             last = stage_of_command(t.substr(4));
         } else if (t.starts_with("<<< ") && last && *last != SmtpStage::Unknown) {
             const auto reply = text::clip(text::trim(t.substr(4)), 24);
-            if (reply.size() >= 5 && text::ifind(diagnostic, reply) != std::string_view::npos) {
+            if (reply.size() >= 5 && text::ifind_fast(diagnostic, reply) != std::string_view::npos) {
                 // With PIPELINING the RCPT replies are read after DATA was sent. Sendmail follows
                 // such a reply with its own verdict on the recipient ("550 5.1.1 <a@b>... User
                 // unknown"); a reply to DATA itself is followed by "554 5.0.0 Service unavailable".
@@ -373,8 +373,8 @@ std::vector<BounceRecord> scan_text_bounce(std::string_view body, const BounceLi
         const std::string_view line = lines[i];
         const std::string_view t = text::trim(line);
         if (names_sender(t)) {
-            std::size_t from = text::ifind(t, "from");
-            if (from == std::string_view::npos) from = text::ifind(t, "sent by");
+            std::size_t from = text::ifind_fast(t, "from");
+            if (from == std::string_view::npos) from = text::ifind_fast(t, "sent by");
             if (auto a = first_address(t.substr(from)); !a.empty()) senders.push_back(a);
         }
         std::optional<Hit> hit = recipient_in_line(line);
@@ -481,8 +481,8 @@ std::vector<BounceRecord> scan_text_bounce(std::string_view body, const BounceLi
         if (has_reply_code(p.diagnostic)) continue;
         for (std::string_view line : lines) {
             const auto t = text::trim(line);
-            if (t.size() > 5 && text::ifind(t, p.address) != std::string_view::npos && has_reply_code(t) &&
-                !names_sender(t) && text::ifind(p.diagnostic, t) == std::string_view::npos) {
+            if (t.size() > 5 && text::ifind_fast(t, p.address) != std::string_view::npos && has_reply_code(t) &&
+                !names_sender(t) && text::ifind_fast(p.diagnostic, t) == std::string_view::npos) {
                 std::string d(text::clip(t, limits.max_diagnostic_bytes));
                 if (!p.diagnostic.empty()) d += " " + p.diagnostic;
                 p.diagnostic = std::string(text::clip(d, limits.max_diagnostic_bytes));
@@ -512,7 +512,7 @@ std::vector<BounceRecord> scan_text_bounce(std::string_view body, const BounceLi
             Pending q;
             for (std::string_view line : lines) {
                 const auto t = text::trim(line);
-                if (t.empty() || text::ifind(t, p.address) != std::string_view::npos) continue;
+                if (t.empty() || text::ifind_fast(t, p.address) != std::string_view::npos) continue;
                 append_line(q, t, limits.max_diagnostic_bytes);
             }
             p.diagnostic = std::move(q.diagnostic);

@@ -105,6 +105,47 @@ std::size_t find_bytes(std::string_view haystack, std::string_view needle, std::
     return p ? static_cast<std::size_t>(static_cast<const char*>(p) - haystack.data()) : std::string_view::npos;
 }
 
+std::size_t ifind_fast(std::string_view haystack, std::string_view needle, std::size_t from) noexcept {
+    if (needle.empty()) return from <= haystack.size() ? from : std::string_view::npos;
+    if (needle.size() > haystack.size() || from > haystack.size() - needle.size()) return std::string_view::npos;
+    if (haystack.size() - from < 64) return ifind(haystack, needle, from);  // memchr does not pay off
+    const char lo = ascii_lower(needle.front());
+    const char up = (lo >= 'a' && lo <= 'z') ? static_cast<char>(lo - 'a' + 'A') : lo;
+    const char* const base = haystack.data();
+    const std::size_t last = haystack.size() - needle.size();  // last possible start
+    const std::size_t span = last + 1;                         // candidates are in [from, span)
+    const char* next_lo = nullptr;
+    const char* next_up = nullptr;
+    std::size_t i = from;
+    while (i < span) {
+        // The next candidate of each case at or after i (memchr, refreshed only when passed).
+        if (!next_lo || next_lo < base + i) {
+            next_lo = static_cast<const char*>(memchr(base + i, lo, span - i));
+            if (!next_lo) next_lo = base + span;
+        }
+        if (up == lo) {
+            next_up = next_lo;
+        } else if (!next_up || next_up < base + i) {
+            next_up = static_cast<const char*>(memchr(base + i, up, span - i));
+            if (!next_up) next_up = base + span;
+        }
+        const char* c = next_lo < next_up ? next_lo : next_up;
+        if (c >= base + span) break;
+        i = static_cast<std::size_t>(c - base);
+        std::size_t k = 1;
+        while (k < needle.size() && ascii_lower(base[i + k]) == ascii_lower(needle[k])) ++k;
+        if (k == needle.size()) return i;
+        ++i;
+    }
+    return std::string_view::npos;
+}
+
+std::size_t find_eol(std::string_view s, std::size_t from) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == '\n' || s[i] == '\r') return i;
+    return std::string_view::npos;
+}
+
 void to_lower_into(std::string_view s, std::string& out) {
     out.resize(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) out[i] = ascii_lower(s[i]);

@@ -38,6 +38,16 @@ void printable_into(std::string_view s, std::string& out);
 void to_lower_into(std::string_view s, std::string& out);
 // Position of needle in haystack (exact bytes), or npos; memmem(3), fast for short needles.
 std::size_t find_bytes(std::string_view haystack, std::string_view needle, std::size_t from = 0) noexcept;
+// The same result as ifind(), faster on long haystacks: candidates for the needle's first byte
+// (either case) are found with memchr.
+std::size_t ifind_fast(std::string_view haystack, std::string_view needle, std::size_t from = 0) noexcept;
+// ifind_fast(haystack, needle) != npos.
+inline bool icontains(std::string_view haystack, std::string_view needle) noexcept {
+    return ifind_fast(haystack, needle) != std::string_view::npos;
+}
+// Position of the first CR or LF at or after `from`, or npos: s.find_first_of("\r\n", from)
+// in one pass.
+std::size_t find_eol(std::string_view s, std::size_t from = 0) noexcept;
 // Cut to at most max bytes, never inside a UTF-8 sequence; "abcdef",4 => "abcd".
 std::string_view clip(std::string_view s, std::size_t max) noexcept;
 // Replace every invalid UTF-8 sequence by U+FFFD so the result is safe in JSON.
