@@ -12,6 +12,18 @@ bool is_temporary(const SmtpReply& reply) noexcept {
     return reply.code == 0 && reply.status && reply.status->klass == 4;
 }
 
+// The stage shows the rule's recipient category cannot apply: the verdict becomes category c,
+// keeping the rule that matched (and its explanation) so that `explain` can show both.
+Verdict recategorise(Verdict v, Category c, std::string_view why) noexcept {
+    const auto& ci = info(c);
+    v.category = ci.category;
+    v.blame = ci.blame;
+    v.decision = ci.decision;
+    v.advice = ci.advice;
+    v.adjustment = why;
+    return v;
+}
+
 }  // namespace
 
 Verdict classify(const SmtpReply& reply, const RuleSet& rules) {
@@ -33,27 +45,15 @@ Verdict classify(const SmtpReply& reply, const RuleSet& rules) {
 
     if (v.blame != Blame::Recipient) return v;
     switch (reply.stage) {
-        case SmtpStage::Mail: {
-            const auto& s = info(Category::SenderRejected);
-            v.category = s.category;
-            v.blame = s.blame;
-            v.decision = s.decision;
-            v.advice = s.advice;
-            v.adjustment = "the reply answered MAIL FROM, so it is about our sender address, not the recipient";
-            return v;
-        }
+        case SmtpStage::Mail:
+            return recategorise(v, Category::SenderRejected,
+                                "the reply answered MAIL FROM, so it is about our sender address, not the recipient");
         case SmtpStage::Connect:
-        case SmtpStage::Helo: {
+        case SmtpStage::Helo:
             // A host that refuses all mail at its greeting (RFC 7504 521) is a dead domain.
             if (reply.stage == SmtpStage::Connect && v.category == Category::DomainUnknown) break;
-            const auto& u = info(Category::Unknown);
-            v.category = u.category;
-            v.blame = u.blame;
-            v.decision = u.decision;
-            v.advice = u.advice;
-            v.adjustment = "the reply came before any recipient was named, so it cannot be about the recipient";
-            return v;
-        }
+            return recategorise(v, Category::Unknown,
+                                "the reply came before any recipient was named, so it cannot be about the recipient");
         case SmtpStage::Data:
             if (v.decision == Decision::Hard) {
                 v.decision = Decision::Soft;
