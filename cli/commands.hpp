@@ -11,6 +11,11 @@
 #include "config/config.hpp"
 #include "dsn/bounce_parser.hpp"
 #include "smtp/reply.hpp"
+#include "store/suppression_store.hpp"
+
+namespace spdlog {
+class logger;
+}
 
 namespace bg::cli {
 
@@ -39,5 +44,26 @@ struct ParseOptions {
 // Exit 0, or 1 when some file or message could not be read (reported on `err`; the run goes on).
 int run_parse(const std::vector<std::string>& paths, std::ostream& out, std::ostream& err, const RuleSet& rules,
               const ParseOptions& options);
+
+// Store commands (cmd_store.cpp). `now` is passed in so tests can fix the clock.
+struct AddOptions {
+    std::vector<std::string> addresses;  // or {"-"}: one per line on stdin
+    Category category = Category::UserUnknown;
+    std::int64_t ttl = 0;                // seconds; 0 = for good
+    std::string note;
+};
+int run_add(SuppressionStore& store, const AddOptions& options, std::istream& in, std::ostream& out,
+            std::ostream& err, UnixTime now);
+int run_remove(SuppressionStore& store, const std::vector<std::string>& keys, const std::string& reason,
+               std::istream& in, std::ostream& out, std::ostream& err, spdlog::logger* log);
+int run_show(SuppressionStore& store, const std::string& address, bool json, std::ostream& out, std::ostream& err,
+             UnixTime now);
+int run_list(SuppressionStore& store, const ListFilter& filter, bool json, std::ostream& out, std::ostream& err);
+int run_expire(SuppressionStore& store, std::int64_t retention, std::ostream& out, std::ostream& err, UnixTime now);
+int run_stats(SuppressionStore& store, std::ostream& out, std::ostream& err);
+// Bounce files through the parser and the decision engine into the store (trusted: source import).
+int run_ingest(SuppressionStore& store, const PolicyConfig& policy, const RuleSet& rules,
+               const std::vector<std::string>& paths, std::ostream& out, std::ostream& err, UnixTime now,
+               spdlog::logger* log);
 
 }  // namespace bg::cli

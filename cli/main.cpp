@@ -2,10 +2,13 @@
 // Global options: --config FILE, --store URI. Exit codes: 0 success, 1 operational error,
 // 2 usage or configuration error (shared/docs/DESIGN.md "Contracts").
 #include <CLI/CLI.hpp>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
+#include "log/logging.hpp"
+#include "util/duration.hpp"
 
 namespace {
 
@@ -55,6 +58,48 @@ int main(int argc, char** argv) {
     parse->add_option("paths", parse_paths, "message files, maildir folders, folders of messages, mbox files")
         ->required();
 
+    // The suppression store.
+    bg::cli::AddOptions add_opts;
+    std::string add_reason = "user_unknown", add_ttl;
+    auto* add = app.add_subcommand("add", "suppress addresses (or \"@domain\"), given as operands or one per line on stdin (-)");
+    add->add_option("addresses", add_opts.addresses, "ADDRESS... or -")->required();
+    add->add_option("--reason", add_reason, "the category to record (default user_unknown)");
+    add->add_option("--ttl", add_ttl, "how long, e.g. 30d (default: for good)");
+    add->add_option("--note", add_opts.note, "free text kept with the entry");
+
+    std::vector<std::string> remove_keys;
+    std::string remove_domain, remove_reason;
+    auto* remove = app.add_subcommand("remove", "lift suppressions: addresses, \"@domain\" entries, or - for stdin");
+    remove->add_option("addresses", remove_keys, "ADDRESS... or -");
+    remove->add_option("--domain", remove_domain, "lift the domain-wide entry of DOMAIN");
+    remove->add_option("--reason", remove_reason, "why, for the log");
+
+    std::string show_address;
+    bool show_json = false;
+    auto* show = app.add_subcommand("show", "why is this address blocked? its suppression and the evidence");
+    show->add_option("address", show_address, "ADDRESS")->required();
+    show->add_flag("--json", show_json, "one JSON object");
+
+    std::string list_category, list_since, list_domain;
+    bool list_json = false, list_all = false;
+    int list_limit = 0;
+    auto* list = app.add_subcommand("list", "list suppressions, newest first");
+    list->add_option("--category", list_category, "only this category");
+    list->add_option("--since", list_since, "only those seen within DURATION, e.g. 7d");
+    list->add_option("--domain", list_domain, "only the addresses and the entry of this domain");
+    list->add_option("--limit", list_limit, "at most N rows");
+    list->add_flag("--all", list_all, "include expired entries not purged yet");
+    list->add_flag("--json", list_json, "one JSON object per line");
+
+    std::string expire_retention;
+    auto* expire = app.add_subcommand("expire", "purge expired suppressions and events past retention");
+    expire->add_option("--retention", expire_retention, "keep events this long (default store.event_retention)");
+    auto* stats = app.add_subcommand("stats", "counts of suppressions and events");
+
+    std::vector<std::string> ingest_paths;
+    auto* ingest = app.add_subcommand("ingest", "record bounce messages (files, maildir, mbox) through the decision engine");
+    ingest->add_option("paths", ingest_paths, "message files, maildir folders, folders of messages, mbox files")->required();
+
     auto* check = app.add_subcommand("check-config", "validate the configuration and the rules, then exit");
     auto* dump = app.add_subcommand("dump-config", "print the effective configuration, every key with its doc");
     auto* rules_cmd = app.add_subcommand("rules", "list the classification rules in the order they are tried");
@@ -89,6 +134,74 @@ int main(int argc, char** argv) {
         return 2;
     }
     const auto max_bytes = static_cast<std::size_t>(config->classify.max_reply_bytes);
+
+    const bool needs_store = *add || *remove || *show || *list || *expire || *stats || *ingest;
+    if (needs_store) {
+        const std::string uri = g.store_uri.empty() ? config->store.uri : g.store_uri;
+        std::optional<bg::Category> list_cat;
+        if (!list_category.empty() && !(list_cat = bg::parse_category(list_category))) {
+            std::cerr << "bounceguard: --category: unknown category '" << list_category << "'\n";
+            return 2;
+        }
+        auto add_cat = bg::parse_category(add_reason);
+        if (*add && !add_cat) {
+            std::cerr << "bounceguard: add: --reason: unknown category '" << add_reason << "'\n";
+            return 2;
+        }
+        add_opts.category = add_cat.value_or(bg::Category::UserUnknown);
+        auto duration = [](const std::string& text, const char* what, std::int64_t& out) {
+            if (text.empty()) return true;
+            auto d = bg::parse_duration(text);
+            if (!d) std::cerr << "bounceguard: " << what << ": " << d.error().message << "\n";
+            else out = *d;
+            return static_cast<bool>(d);
+        };
+        std::int64_t since = 0, retention = config->store.event_retention;
+        if (!duration(add_ttl, "--ttl", add_opts.ttl) || !duration(list_since, "--since", since) ||
+            !duration(expire_retention, "--retention", retention))
+            return 2;
+        if (*remove && remove_keys.empty() && remove_domain.empty()) {
+            std::cerr << "bounceguard: remove: name addresses, - or --domain DOMAIN\n";
+            return 2;
+        }
+        auto store = bg::open_store(uri);
+        if (!store) {
+            std::cerr << "bounceguard: " << store.error().message << "\n";
+            return 1;
+        }
+        // Decisions and removals are logged for the audit trail when logging goes to syslog; on a
+        // terminal the command's own output says the same, so only warnings are logged there.
+        auto log_config = config->log;
+        if (log_config.target == "stderr" && log_config.level != "off") log_config.level = "warn";
+        auto logger = bg::make_logger(log_config, "cli", false);
+        spdlog::logger* log = logger ? logger->get() : nullptr;
+        const bg::UnixTime now = std::time(nullptr);
+        auto& st = **store;
+        try {
+            if (*add) return bg::cli::run_add(st, add_opts, std::cin, std::cout, std::cerr, now);
+            if (*remove) {
+                if (!remove_domain.empty()) remove_keys.push_back("@" + remove_domain);
+                return bg::cli::run_remove(st, remove_keys, remove_reason, std::cin, std::cout, std::cerr, log);
+            }
+            if (*show) return bg::cli::run_show(st, show_address, show_json, std::cout, std::cerr, now);
+            if (*list) {
+                bg::ListFilter f;
+                f.category = list_cat;
+                f.since = since ? now - since : 0;
+                f.domain = list_domain;
+                f.limit = list_limit;
+                f.include_expired = list_all;
+                f.now = now;
+                return bg::cli::run_list(st, f, list_json, std::cout, std::cerr);
+            }
+            if (*expire) return bg::cli::run_expire(st, retention, std::cout, std::cerr, now);
+            if (*stats) return bg::cli::run_stats(st, std::cout, std::cerr);
+            if (*ingest) return bg::cli::run_ingest(st, config->policy, **rules, ingest_paths, std::cout, std::cerr, now, log);
+        } catch (const std::exception& e) {
+            std::cerr << "bounceguard: " << e.what() << "\n";
+            return 1;
+        }
+    }
 
     try {
         if (*classify) {

@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev libpq-dev libpqxx-dev libmilter-dev libasio-dev nlohmann-json3-dev libidn2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the store tests start a private PostgreSQL cluster (initdb, pg_ctl)
+  postgresql
 )
 
 missing=()

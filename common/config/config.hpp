@@ -33,8 +33,14 @@ struct ClassifyConfig {
     std::int64_t max_reply_bytes = 0;
 };
 
+struct StoreConfig {
+    std::string uri;                 // sqlite:PATH or postgresql://...
+    std::int64_t event_retention = 0;  // seconds events are kept (`bounceguard expire`)
+};
+
 struct Config {
     LogConfig log;
+    StoreConfig store;
     ClassifyConfig classify;
     PolicyConfig policy;             // [policy], [breaker], [suppress.*]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "commands.hpp"
 
@@ -132,6 +135,48 @@ TEST(CliBinary, ExitCodes) {
     auto d = run_cli("dump-config");
     EXPECT_EQ(d.status, 0);
     EXPECT_NE(d.out.find("max_reply_bytes = 16384"), std::string::npos);
+}
+
+TEST(CliStore, AddShowListIngestRemove) {
+    const std::string db = ::testing::TempDir() + "bg_cli_store_" + std::to_string(::getpid()) + ".db";
+    std::remove(db.c_str());
+    const std::string store = "--store sqlite:" + db + " ";
+    EXPECT_EQ(run_cli(store + "add --note 'asked us' Joe@Example.COM").status, 0);
+    EXPECT_EQ(run_cli(store + "add --reason nosuch joe@example.com").status, 2);
+    EXPECT_EQ(run_cli(store + "add -", "a@example.org\n# comment\n\nb@example.org\n").out, "added 2 entries\n");
+
+    auto shown = run_cli(store + "show --json joe@example.com");
+    ASSERT_EQ(shown.status, 0);
+    auto j = nlohmann::json::parse(shown.out);
+    EXPECT_EQ(j["address"], "joe@example.com");
+    EXPECT_EQ(j["suppressed"], true);
+    EXPECT_EQ(j["category"], "user_unknown");
+    EXPECT_TRUE(j["expires"].is_null());
+    EXPECT_EQ(j["reason"], "asked us");
+    ASSERT_EQ(j["evidence"].size(), 1u);
+    EXPECT_EQ(j["evidence"][0]["source"], "manual");
+
+    // A bounce teaches: the dead address is suppressed, the full mailbox only counted.
+    auto ing = run_cli(store + "ingest " + std::string(BG_SOURCE_DIR) + "/tests/corpus/dsn/postfix.eml");
+    EXPECT_EQ(ing.status, 0);
+    EXPECT_NE(ing.out.find("bob@example.net user_unknown suppress"), std::string::npos) << ing.out;
+    EXPECT_NE(ing.out.find("carol@example.net mailbox_full count"), std::string::npos) << ing.out;
+    auto bob = nlohmann::json::parse(run_cli(store + "show --json bob@example.net").out);
+    EXPECT_EQ(bob["suppressed"], true);
+    EXPECT_EQ(bob["evidence"][0]["status"], "5.1.1");
+    EXPECT_EQ(bob["evidence"][0]["stage"], "rcpt");
+    EXPECT_EQ(nlohmann::json::parse(run_cli(store + "show --json carol@example.net").out)["suppressed"], false);
+
+    auto listed = run_cli(store + "list --json --category user_unknown");
+    EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 4);
+    EXPECT_EQ(run_cli(store + "list --category nosuch").status, 2);
+
+    EXPECT_EQ(run_cli(store + "remove --reason 'customer called' bob@example.net").out, "removed bob@example.net\n");
+    EXPECT_EQ(run_cli(store + "remove bob@example.net").out, "not suppressed: bob@example.net\n");
+    EXPECT_EQ(nlohmann::json::parse(run_cli(store + "show --json bob@example.net").out)["suppressed"], false);
+    EXPECT_EQ(run_cli(store + "show not-an-address").status, 2);
+    EXPECT_EQ(run_cli("--store sqlite:/nonexistent/dir/x.db stats").status, 1);
+    std::remove(db.c_str());
 }
 
 }  // namespace bg::cli

@@ -1,0 +1,357 @@
+// Store tests run against both drivers (value-parameterised): SQLite in a temporary directory,
+// PostgreSQL on the private cluster of test_store_support. The PostgreSQL cases fail (not skip)
+// when the cluster cannot be started.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+
+#include "store/suppression_store.hpp"
+#include "test_store_support.hpp"
+
+namespace bg {
+namespace {
+
+using testing_support::PgCluster;
+using testing_support::TempDir;
+
+Event make_event(std::string recipient, UnixTime t, Category c = Category::UserUnknown) {
+    Event e;
+    e.time = t;
+    e.recipient = std::move(recipient);
+    e.sender = "news@our.example";
+    e.source = EventSource::DsnInternal;
+    e.reply_code = 550;
+    e.status = "5.1.1";
+    e.text = "550 5.1.1 <x>: Recipient address rejected: User unknown";
+    e.stage = "rcpt";
+    e.remote_mta = "mx.example.com";
+    e.queue_id = "4ABC123";
+    e.message_id = "<m1@our.example>";
+    e.category = c;
+    e.blame = info(c).blame;
+    e.rule_id = "user_unknown.text";
+    return e;
+}
+
+Suppression make_suppression(std::string key, Category c = Category::UserUnknown, UnixTime seen = 1000,
+                             UnixTime expires = 0) {
+    Suppression s;
+    s.key = std::move(key);
+    s.category = c;
+    s.first_seen = seen;
+    s.last_seen = seen;
+    s.count = 1;
+    s.expires = expires;
+    s.added_by = "operator:test";
+    s.reason = "test entry";
+    return s;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (GetParam() == "sqlite") {
+            dir_ = std::make_unique<TempDir>();
+            uri_ = "sqlite:" + dir_->path() + "/store.db";
+        } else {
+            PgCluster& pg = PgCluster::instance();
+            ASSERT_TRUE(pg.ok()) << "the private PostgreSQL cluster did not start: " << pg.error();
+            uri_ = pg.create_database();
+            ASSERT_FALSE(uri_.empty()) << "CREATE DATABASE failed";
+        }
+        auto s = open_store(uri_);
+        ASSERT_TRUE(s) << s.error().message;
+        store_ = std::move(*s);
+        ASSERT_EQ(store_->driver(), GetParam());
+    }
+
+    SuppressionStore& store() { return *store_; }
+
+    std::unique_ptr<TempDir> dir_;
+    std::string uri_;
+    std::unique_ptr<SuppressionStore> store_;
+};
+
+TEST_P(StoreTest, MigrationsAppliedOnceAndReopenIsIdempotent) {
+    auto v = store().schema_version();
+    ASSERT_TRUE(v) << v.error().message;
+    EXPECT_EQ(*v, migrations().back().version);
+    ASSERT_TRUE(store().put(make_suppression("joe@example.com")));
+    store_.reset();
+    auto again = open_store(uri_);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(*(*again)->schema_version(), migrations().back().version);
+    EXPECT_TRUE((*again)->lookup("joe@example.com", 2000).found());
+}
+
+TEST_P(StoreTest, LookupTriState) {
+    EXPECT_EQ(store().lookup("joe@example.com", 2000).status, LookupStatus::NotFound);
+    ASSERT_TRUE(store().put(make_suppression("joe@example.com")));
+    auto r = store().lookup("<Joe@EXAMPLE.com>", 2000);
+    ASSERT_EQ(r.status, LookupStatus::Found) << r.error;
+    EXPECT_EQ(r.suppression, make_suppression("joe@example.com"));
+    EXPECT_EQ(store().lookup("jim@example.com", 2000).status, LookupStatus::NotFound);
+    EXPECT_EQ(store().lookup("not an address", 2000).status, LookupStatus::NotFound);
+}
+
+TEST_P(StoreTest, DomainEntryCoversItsAddressesAndAddressEntryWins) {
+    ASSERT_TRUE(store().put(make_suppression("@dead.example", Category::DomainUnknown)));
+    auto r = store().lookup("anyone@Dead.Example", 2000);
+    ASSERT_TRUE(r.found());
+    EXPECT_EQ(r.suppression.key, "@dead.example");
+    EXPECT_TRUE(r.suppression.is_domain());
+    EXPECT_FALSE(store().lookup("anyone@sub.dead.example", 2000).found());
+
+    ASSERT_TRUE(store().put(make_suppression("joe@dead.example", Category::UserUnknown)));
+    r = store().lookup("joe@dead.example", 2000);
+    ASSERT_TRUE(r.found());
+    EXPECT_EQ(r.suppression.key, "joe@dead.example");
+}
+
+TEST_P(StoreTest, ExpiredEntriesAreIgnoredByLookup) {
+    ASSERT_TRUE(store().put(make_suppression("joe@example.com", Category::MailboxFull, 1000, 5000)));
+    ASSERT_TRUE(store().put(make_suppression("@example.com", Category::DomainUnknown, 1000, 3000)));
+    EXPECT_TRUE(store().lookup("joe@example.com", 4999).found());
+    EXPECT_FALSE(store().lookup("joe@example.com", 5000).found());
+    EXPECT_EQ(store().lookup("jim@example.com", 2999).suppression.key, "@example.com");
+    EXPECT_EQ(store().lookup("jim@example.com", 3000).status, LookupStatus::NotFound);
+    // get() still shows expired entries (the CLI's `show`).
+    auto g = store().get("joe@example.com");
+    ASSERT_TRUE(g && g->has_value());
+    EXPECT_EQ((*g)->expires, 5000);
+}
+
+TEST_P(StoreTest, PutUpsertsGetAndRemove) {
+    auto s = make_suppression("joe@example.com");
+    ASSERT_TRUE(store().put(s));
+    s.count = 3;
+    s.last_seen = 4000;
+    s.category = Category::MailboxFull;
+    s.expires = 9000;
+    s.reason = "it's \"full\"; DROP TABLE suppressions; --";
+    ASSERT_TRUE(store().put(s));
+    auto g = store().get("JOE@example.com");
+    ASSERT_TRUE(g) << g.error().message;
+    ASSERT_TRUE(g->has_value());
+    EXPECT_EQ(**g, s);
+    EXPECT_EQ(store().stats()->suppressions, 1);
+
+    auto removed = store().remove("<joe@example.com>");
+    ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_TRUE(*removed);
+    EXPECT_FALSE(*store().remove("joe@example.com"));
+    EXPECT_FALSE(store().get("joe@example.com")->has_value());
+    EXPECT_FALSE(store().lookup("joe@example.com", 2000).found());
+}
+
+TEST_P(StoreTest, InvalidKeysAreErrors) {
+    EXPECT_FALSE(store().put(make_suppression("no-at-sign")));
+    EXPECT_FALSE(store().put(make_suppression("@")));
+    EXPECT_FALSE(store().get(""));
+    EXPECT_FALSE(store().remove("a b@c"));
+    EXPECT_FALSE(store().events_for("nobody", 10));
+}
+
+TEST_P(StoreTest, RecordEventsRoundTripNewestFirst) {
+    std::vector<Event> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(make_event("joe@example.com", 1000 + i * 10));
+    batch[2].text = "550 it's 'quoted'; \"DROP\" -- ünïcödé";
+    batch[3].source = EventSource::Maillog;
+    batch[3].category = Category::MailboxFull;
+    batch[3].blame = Blame::Recipient;
+    batch[4].remote_mta = "";  // empty strings stay empty (not NULL)
+    batch[4].message_id = "";
+    batch[4].rule_id = "";
+    batch.push_back(make_event("jim@example.com", 1005));
+    auto ids = store().record_events(batch);
+    ASSERT_TRUE(ids) << ids.error().message;
+    ASSERT_EQ(ids->size(), batch.size());
+    for (std::size_t i = 1; i < ids->size(); ++i) EXPECT_LT((*ids)[i - 1], (*ids)[i]);
+
+    auto ev = store().events_for("Joe@Example.com", 0);
+    ASSERT_TRUE(ev) << ev.error().message;
+    ASSERT_EQ(ev->size(), 5u);
+    for (std::size_t i = 0; i < 5; ++i) {
+        Event want = batch[4 - i];
+        want.id = (*ids)[4 - i];
+        EXPECT_EQ((*ev)[i], want) << i;
+    }
+    auto two = store().events_for("joe@example.com", 2);
+    ASSERT_TRUE(two);
+    ASSERT_EQ(two->size(), 2u);
+    EXPECT_EQ((*two)[0].time, 1040);
+
+    auto empty = store().record_events({});
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->empty());
+}
+
+// Bytes from the wire: SQLite keeps them, PostgreSQL stores '?' for what is not valid UTF-8.
+TEST_P(StoreTest, HostileBytesInEventTextAreStored) {
+    Event e = make_event("joe@example.com", 1);
+    e.text = std::string("550 bad \xff\xfe bytes \xc3\xa9 and a NUL ") + std::string(1, '\0') + " end";
+    e.sender = "tab\there, new\nline, back\\slash, \\N, \r, quote' \"; end";
+    auto ids = store().record_events(std::vector<Event>{e});
+    ASSERT_TRUE(ids) << ids.error().message;
+    auto ev = store().events_for("joe@example.com", 1);
+    ASSERT_TRUE(ev && ev->size() == 1u);
+    if (GetParam() == "sqlite") {
+        EXPECT_EQ((*ev)[0].text, e.text);
+    } else {
+        EXPECT_EQ((*ev)[0].text, "550 bad ?? bytes \xc3\xa9 and a NUL ? end");
+    }
+    EXPECT_EQ((*ev)[0].sender, e.sender);
+}
+
+TEST_P(StoreTest, CountsForTheDecisionEngine) {
+    std::vector<Event> batch{
+        make_event("joe@example.com", 100, Category::MailboxFull),
+        make_event("joe@example.com", 200, Category::MailboxFull),
+        make_event("joe@example.com", 300, Category::MailboxFull),
+        make_event("joe@example.com", 250, Category::UserUnknown),
+        make_event("jim@example.com", 260, Category::MailboxFull),
+        make_event("jim@example.com", 270, Category::MailboxFull),
+        make_event("ann@example.com", 280, Category::MailboxFull),
+        make_event("ann@other.example", 290, Category::MailboxFull),
+    };
+    ASSERT_TRUE(store().record_events(batch));
+    auto c = store().count_events("joe@example.com", Category::MailboxFull, 150);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(*c, (EventCount{2, 200, 300}));
+    EXPECT_EQ(*store().count_events("joe@example.com", Category::MailboxFull, 0), (EventCount{3, 100, 300}));
+    EXPECT_EQ(*store().count_events("joe@example.com", Category::Delivered, 0), (EventCount{0, 0, 0}));
+    EXPECT_EQ(*store().count_events("nobody@example.com", Category::MailboxFull, 0), (EventCount{}));
+
+    auto d = store().count_domain_recipients("EXAMPLE.com", Category::MailboxFull, 0);
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ(*d, 3);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 275), 2);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::UserUnknown, 0), 1);
+    EXPECT_EQ(*store().count_domain_recipients("none.example", Category::MailboxFull, 0), 0);
+}
+
+TEST_P(StoreTest, ListFilters) {
+    ASSERT_TRUE(store().put(make_suppression("a@one.example", Category::UserUnknown, 100)));
+    ASSERT_TRUE(store().put(make_suppression("b@one.example", Category::MailboxFull, 200, 5000)));
+    ASSERT_TRUE(store().put(make_suppression("@one.example", Category::DomainUnknown, 300)));
+    ASSERT_TRUE(store().put(make_suppression("c@two.example", Category::UserUnknown, 400, 1500)));
+    ASSERT_TRUE(store().put(make_suppression("d@sub.one.example", Category::UserUnknown, 500)));
+    ASSERT_TRUE(store().put(make_suppression("e@xone.example", Category::UserUnknown, 600)));
+
+    auto keys = [](const Result<std::vector<Suppression>>& r) {
+        std::vector<std::string> k;
+        if (r)
+            for (const auto& s : *r) k.push_back(s.key);
+        return k;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(keys(store().list({})),
+              (V{"e@xone.example", "d@sub.one.example", "c@two.example", "@one.example", "b@one.example",
+                 "a@one.example"}));
+    ListFilter f;
+    f.category = Category::UserUnknown;
+    EXPECT_EQ(keys(store().list(f)), (V{"e@xone.example", "d@sub.one.example", "c@two.example", "a@one.example"}));
+    f = {};
+    f.domain = "ONE.example";
+    EXPECT_EQ(keys(store().list(f)), (V{"@one.example", "b@one.example", "a@one.example"}));
+    f = {};
+    f.since = 300;
+    f.limit = 2;
+    EXPECT_EQ(keys(store().list(f)), (V{"e@xone.example", "d@sub.one.example"}));
+    f = {};
+    f.now = 2000;  // c@two.example expired at 1500
+    EXPECT_EQ(keys(store().list(f)).size(), 5u);
+    f.include_expired = true;
+    EXPECT_EQ(keys(store().list(f)).size(), 6u);
+    f = {};
+    f.domain = "bad..domain";
+    EXPECT_FALSE(store().list(f));
+}
+
+TEST_P(StoreTest, ExpirePurgesPastTtlAndRetentionButKeepsEvidence) {
+    std::vector<Event> batch{make_event("old@example.com", 100), make_event("kept@example.com", 110),
+                             make_event("new@example.com", 5000)};
+    auto ids = store().record_events(batch);
+    ASSERT_TRUE(ids) << ids.error().message;
+    auto s = make_suppression("kept@example.com", Category::UserUnknown, 110);
+    s.event_id = (*ids)[1];
+    s.added_by = "rule:user_unknown.text";
+    ASSERT_TRUE(store().put(s)) << "a suppression names its triggering event";
+    ASSERT_TRUE(store().put(make_suppression("gone@example.com", Category::MailboxFull, 100, 3000)));
+    ASSERT_TRUE(store().put(make_suppression("later@example.com", Category::MailboxFull, 100, 9000)));
+
+    auto c = store().expire(6000, 1000);  // events before 5000 are past retention
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(*c, (ExpireCounts{1, 1}));
+    EXPECT_TRUE(store().events_for("old@example.com", 0)->empty());
+    EXPECT_EQ(store().events_for("kept@example.com", 0)->size(), 1u);
+    EXPECT_EQ(store().events_for("new@example.com", 0)->size(), 1u);
+    EXPECT_FALSE(store().get("gone@example.com")->has_value());
+    EXPECT_TRUE(store().get("later@example.com")->has_value());
+    EXPECT_EQ((*store().get("kept@example.com"))->event_id, (*ids)[1]);
+
+    // Retention 0 keeps every event; nothing left to expire.
+    EXPECT_EQ(*store().expire(6000, 0), (ExpireCounts{0, 0}));
+}
+
+TEST_P(StoreTest, Stats) {
+    ASSERT_TRUE(store().put(make_suppression("a@example.com", Category::UserUnknown)));
+    ASSERT_TRUE(store().put(make_suppression("b@example.com", Category::UserUnknown)));
+    ASSERT_TRUE(store().put(make_suppression("c@example.com", Category::Complaint)));
+    ASSERT_TRUE(store().put(make_suppression("@dead.example", Category::DomainUnknown)));
+    ASSERT_TRUE(store().record_events(std::vector<Event>{make_event("a@example.com", 1)}));
+    auto s = store().stats();
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->suppressions, 4);
+    EXPECT_EQ(s->domain_suppressions, 1);
+    EXPECT_EQ(s->events, 1);
+    ASSERT_EQ(s->by_category.size(), 3u);
+    EXPECT_EQ(s->by_category[0], (CategoryCount{Category::UserUnknown, 2}));
+}
+
+TEST_P(StoreTest, PutAllIsOneTransaction) {
+    std::vector<Suppression> many;
+    for (int i = 0; i < 300; ++i) many.push_back(make_suppression("u" + std::to_string(i) + "@example.com"));
+    ASSERT_TRUE(store().put_all(many));
+    EXPECT_EQ(store().stats()->suppressions, 300);
+    EXPECT_GT(store().stats()->bytes, 0);
+    // The last entry for a key wins, in a large batch (PostgreSQL: the COPY path) too.
+    many.back() = make_suppression("u0@example.com", Category::Complaint);
+    ASSERT_TRUE(store().put_all(many));
+    EXPECT_EQ((*store().get("u0@example.com"))->category, Category::Complaint);
+    EXPECT_EQ(store().stats()->suppressions, 300);
+    many[5].event_id = 424242;
+    EXPECT_FALSE(store().put_all(many));
+    // One bad entry (an unknown event) and none of the batch is written.
+    std::vector<Suppression> bad{make_suppression("x1@example.com"), make_suppression("x2@example.com")};
+    bad[1].event_id = 424242;
+    EXPECT_FALSE(store().put_all(bad));
+    EXPECT_FALSE(store().get("x1@example.com")->has_value());
+    // An invalid key fails before anything is written.
+    bad[1] = make_suppression("not an address");
+    EXPECT_FALSE(store().put_all(bad));
+    EXPECT_FALSE(store().get("x1@example.com")->has_value());
+}
+
+TEST_P(StoreTest, PutWithUnknownEventIdIsAnError) {
+    auto s = make_suppression("joe@example.com");
+    s.event_id = 987654;
+    auto r = store().put(s);
+    EXPECT_FALSE(r);
+    EXPECT_FALSE(store().get("joe@example.com")->has_value());
+}
+
+std::vector<std::string> drivers() {
+#ifdef BG_WITH_POSTGRES
+    return {"sqlite", "postgresql"};
+#else
+    return {"sqlite"};
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, StoreTest, ::testing::ValuesIn(drivers()),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+}  // namespace
+}  // namespace bg

@@ -1,0 +1,54 @@
+// PostgreSQL-only store tests: a server that is down or goes away gives clear errors and a
+// TempError lookup, and the driver reconnects once it is back.
+#include <gtest/gtest.h>
+
+#include "store/suppression_store.hpp"
+#include "test_store_support.hpp"
+
+namespace bg {
+namespace {
+
+Suppression entry(std::string key) {
+    Suppression s;
+    s.key = std::move(key);
+    s.category = Category::UserUnknown;
+    return s;
+}
+
+using testing_support::PgCluster;
+
+TEST(PgStore, NoServerIsAClearError) {
+    // Port 1 on loopback: nothing listens there.
+    auto r = open_store("postgresql://bg@127.0.0.1:1/none?connect_timeout=2");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("PostgreSQL"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("connection"), std::string::npos) << r.error().message;
+}
+
+TEST(PgStore, LostConnectionIsTempErrorThenReconnects) {
+    PgCluster& pg = PgCluster::instance();
+    ASSERT_TRUE(pg.ok()) << "the private PostgreSQL cluster did not start: " << pg.error();
+    const std::string uri = pg.create_database();
+    ASSERT_FALSE(uri.empty());
+    auto s = open_store(uri);
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->put(entry("joe@example.com")));
+    ASSERT_TRUE((*s)->lookup("joe@example.com", 1).found());
+
+    // The server goes down: TempError, never NotFound.
+    ASSERT_TRUE(pg.stop());
+    const LookupResult down = (*s)->lookup("joe@example.com", 1);
+    EXPECT_EQ(down.status, LookupStatus::TempError) << to_string(down.status);
+    EXPECT_FALSE(down.error.empty());
+    const LookupResult still_down = (*s)->lookup("jim@example.com", 1);
+    EXPECT_EQ(still_down.status, LookupStatus::TempError) << to_string(still_down.status);
+    EXPECT_FALSE((*s)->stats());
+
+    // It comes back: the same store object reconnects.
+    ASSERT_TRUE(pg.start()) << pg.error();
+    const LookupResult back = (*s)->lookup("joe@example.com", 1);
+    EXPECT_EQ(back.status, LookupStatus::Found) << back.error;
+}
+
+}  // namespace
+}  // namespace bg

@@ -1,0 +1,296 @@
+// SQLite-only store tests: open errors (missing, unreadable, corrupt, not a database), a lookup
+// on a database that becomes unusable (TempError, never NotFound), several processes writing and
+// reading one file at once, and a writer killed with SIGKILL in the middle of a batch.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "store/suppression_store.hpp"
+#include "test_store_support.hpp"
+
+namespace bg {
+namespace {
+
+
+using testing_support::TempDir;
+
+Event event_for(std::string recipient, UnixTime t, std::string queue_id = "q") {
+    Event e;
+    e.time = t;
+    e.recipient = std::move(recipient);
+    e.source = EventSource::Maillog;
+    e.reply_code = 550;
+    e.status = "5.1.1";
+    e.text = "550 5.1.1 User unknown";
+    e.stage = "rcpt";
+    e.queue_id = std::move(queue_id);
+    e.category = Category::UserUnknown;
+    e.blame = Blame::Recipient;
+    e.rule_id = "user_unknown.text";
+    return e;
+}
+
+void write_file(const std::string& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+}
+
+TEST(SqliteStoreOpen, UriErrors) {
+    EXPECT_FALSE(open_store("mysql://localhost/x"));
+    EXPECT_FALSE(open_store("sqlite:"));
+    EXPECT_FALSE(open_store("sqlite:/tmp/x.db?journal=off"));
+    auto r = open_store("/var/lib/x.db");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("sqlite:PATH"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStoreOpen, MissingDirectoryIsAClearError) {
+    TempDir dir;
+    auto r = open_store("sqlite:" + dir.path() + "/no/such/dir/store.db");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("No such file or directory"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("/no/such/dir"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStoreOpen, NotADatabase) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    write_file(path, std::string(8192, 'x'));
+    auto r = open_store("sqlite:" + path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not an SQLite database"), std::string::npos) << r.error().message;
+}
+
+TEST(SqliteStoreOpen, CorruptHeaderIsAClearError) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    {
+        auto s = open_store("sqlite:" + path);
+        ASSERT_TRUE(s) << s.error().message;
+    }
+    // Keep the magic string, destroy the rest of the header and the schema page.
+    std::string content = "SQLite format 3";
+    content.push_back('\0');
+    content += std::string(8192, '\xa5');
+    write_file(path, content);
+    std::remove((path + "-wal").c_str());
+    std::remove((path + "-shm").c_str());
+    auto r = open_store("sqlite:" + path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+    EXPECT_TRUE(r.error().message.find("corrupt") != std::string::npos ||
+                r.error().message.find("not an SQLite database") != std::string::npos)
+        << r.error().message;
+}
+
+TEST(SqliteStoreOpen, PathIsADirectory) {
+    TempDir dir;
+    auto r = open_store("sqlite:" + dir.path());
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().message;
+}
+
+// As root, permissions do not stop us: the check runs in a child that drops to `nobody`.
+TEST(SqliteStoreOpen, UnreadableFile) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    {
+        auto s = open_store("sqlite:" + path);
+        ASSERT_TRUE(s) << s.error().message;
+    }
+    ASSERT_EQ(chmod(path.c_str(), 0), 0);
+    ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+        auto r = open_store("sqlite:" + path);
+        if (r) _exit(1);
+        _exit(r.error().message.find("Permission denied") != std::string::npos ? 0 : 2);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: opened anyway, 2: unclear message, 3: could not drop privileges";
+}
+
+TEST(SqliteStoreOpen, NewerSchemaIsRefused) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    {
+        auto s = open_store("sqlite:" + path);
+        ASSERT_TRUE(s) << s.error().message;
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999, 'future', 0)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    auto r = open_store("sqlite:" + path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
+}
+
+// The file is damaged under an open store: lookups report TempError, never NotFound.
+TEST(SqliteStoreBroken, LookupIsTempErrorWhenTheFileIsDamaged) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    auto s = open_store("sqlite:" + path + "?busy_timeout_ms=200");
+    ASSERT_TRUE(s) << s.error().message;
+    for (int i = 0; i < 2000; ++i) {
+        Suppression sup;
+        sup.key = "user" + std::to_string(i) + "@example.com";
+        sup.category = Category::UserUnknown;
+        ASSERT_TRUE((*s)->put(sup));
+    }
+    ASSERT_TRUE((*s)->lookup("user5@example.com", 1).found());
+
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr), SQLITE_OK);
+    // Overwrite everything after page 1 (the header and schema stay readable).
+    {
+        const int fd = open(path.c_str(), O_WRONLY);
+        ASSERT_GE(fd, 0);
+        struct stat st {};
+        ASSERT_EQ(fstat(fd, &st), 0);
+        const std::string junk(static_cast<std::size_t>(st.st_size) - 4096, '\xa5');
+        ASSERT_EQ(pwrite(fd, junk.data(), junk.size(), 4096), static_cast<ssize_t>(junk.size()));
+        close(fd);
+    }
+    // A write that touches page 1 only makes the store's connection drop its page cache.
+    ASSERT_EQ(sqlite3_exec(other, "PRAGMA user_version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+
+    for (const char* who : {"user5@example.com", "nobody@example.com"}) {
+        const LookupResult r = (*s)->lookup(who, 1);
+        EXPECT_EQ(r.status, LookupStatus::TempError) << who << ": " << to_string(r.status);
+        EXPECT_FALSE(r.error.empty());
+    }
+}
+
+// Several processes record events, write suppressions and look up at once: nothing is lost,
+// and no call fails (no "database is locked").
+TEST(SqliteStoreConcurrency, ProcessesWriteAndReadAtOnce) {
+    TempDir dir;
+    const std::string uri = "sqlite:" + dir.path() + "/store.db";
+    constexpr int processes = 4, batches = 40, per_batch = 25;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < processes; ++p) {
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            // Each process opens its own store; open races the others' migrations too.
+            auto s = open_store(uri);
+            if (!s) {
+                std::fprintf(stderr, "child %d: open: %s\n", p, s.error().message.c_str());
+                _exit(1);
+            }
+            for (int b = 0; b < batches; ++b) {
+                std::vector<Event> batch;
+                for (int i = 0; i < per_batch; ++i)
+                    batch.push_back(event_for("p" + std::to_string(p) + "n" + std::to_string(i) + "@example.com",
+                                              b, "b" + std::to_string(b)));
+                auto ids = (*s)->record_events(batch);
+                if (!ids) {
+                    std::fprintf(stderr, "child %d: record: %s\n", p, ids.error().message.c_str());
+                    _exit(2);
+                }
+                Suppression sup;
+                sup.key = "p" + std::to_string(p) + "b" + std::to_string(b) + "@example.com";
+                sup.category = Category::UserUnknown;
+                sup.event_id = ids->front();
+                if (auto r = (*s)->put(sup); !r) {
+                    std::fprintf(stderr, "child %d: put: %s\n", p, r.error().message.c_str());
+                    _exit(3);
+                }
+                const LookupResult l = (*s)->lookup(sup.key, 1);
+                if (l.status != LookupStatus::Found) {
+                    std::fprintf(stderr, "child %d: lookup: %s %s\n", p, std::string(to_string(l.status)).c_str(),
+                                 l.error.c_str());
+                    _exit(4);
+                }
+                const LookupResult other = (*s)->lookup("p" + std::to_string((p + 1) % processes) + "n0@example.com", 1);
+                if (other.status == LookupStatus::TempError) {
+                    std::fprintf(stderr, "child %d: lookup: %s\n", p, other.error.c_str());
+                    _exit(5);
+                }
+            }
+            _exit(0);
+        }
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        EXPECT_EQ(WEXITSTATUS(status), 0) << "a child failed (see stderr)";
+    }
+    auto s = open_store(uri);
+    ASSERT_TRUE(s) << s.error().message;
+    auto st = (*s)->stats();
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(st->events, processes * batches * per_batch);
+    EXPECT_EQ(st->suppressions, processes * batches);
+    for (int p = 0; p < processes; ++p)
+        EXPECT_EQ((*s)->events_for("p" + std::to_string(p) + "n7@example.com", 0)->size(),
+                  static_cast<std::size_t>(batches));
+}
+
+// A writer killed with SIGKILL in the middle of its batches: every batch it reported committed is
+// there, whole, and no batch is there in part.
+TEST(SqliteStoreCrash, SigkillMidBatchLosesNothingCommitted) {
+    TempDir dir;
+    const std::string uri = "sqlite:" + dir.path() + "/store.db";
+    constexpr int per_batch = 500;
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        auto s = open_store(uri);
+        if (!s) _exit(1);
+        for (int b = 0;; ++b) {
+            std::vector<Event> batch;
+            for (int i = 0; i < per_batch; ++i)
+                batch.push_back(event_for("r" + std::to_string(i) + "@example.com", b, "b" + std::to_string(b)));
+            if (!(*s)->record_events(batch)) _exit(2);
+            if (write(fds[1], &b, sizeof b) != static_cast<ssize_t>(sizeof b)) _exit(3);
+        }
+    }
+    close(fds[1]);
+    int last = -1, got = 0;
+    while (got < 8 && read(fds[0], &last, sizeof last) == static_cast<ssize_t>(sizeof last)) ++got;
+    ASSERT_EQ(got, 8) << "the writer stopped early";
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    // Batches reported after we stopped reading are committed too; read what is left.
+    int more;
+    while (read(fds[0], &more, sizeof more) == static_cast<ssize_t>(sizeof more)) last = more;
+    close(fds[0]);
+
+    auto s = open_store(uri);
+    ASSERT_TRUE(s) << s.error().message;
+    auto st = (*s)->stats();
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_GE(st->events, static_cast<std::int64_t>(last + 1) * per_batch);
+    EXPECT_EQ(st->events % per_batch, 0) << "a batch was committed in part";
+    auto ev = (*s)->events_for("r0@example.com", 0);
+    ASSERT_TRUE(ev);
+    EXPECT_GE(ev->size(), static_cast<std::size_t>(last + 1));
+}
+
+}  // namespace
+}  // namespace bg
