@@ -29,7 +29,10 @@ struct Run {
 
 // Runs the real binary through the shell; returns its exit status and stdout.
 Run run_cli(const std::string& args, const std::string& stdin_text = "") {
-    const std::string in = ::testing::TempDir() + "bg_cli_in.txt";
+    // One input file per call: ctest runs the tests of this binary in parallel processes.
+    static int calls = 0;
+    const std::string in = ::testing::TempDir() + "bg_cli_in_" + std::to_string(::getpid()) + "_" +
+                           std::to_string(++calls) + ".txt";
     std::ofstream(in) << stdin_text;
     const std::string cmd = std::string(BG_CLI_PATH) + " " + args + " < " + in + " 2>/dev/null";
     FILE* p = popen(cmd.c_str(), "r");
@@ -38,6 +41,7 @@ Run run_cli(const std::string& args, const std::string& stdin_text = "") {
     std::size_t n;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
     const int rc = pclose(p);
+    std::remove(in.c_str());
     return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
@@ -125,7 +129,7 @@ TEST(CliBinary, ExitCodes) {
     EXPECT_EQ(ok.status, 0);
     EXPECT_NE(ok.out.find(": OK"), std::string::npos);
 
-    const std::string bad = ::testing::TempDir() + "bg_bad.toml";
+    const std::string bad = ::testing::TempDir() + "bg_bad_" + std::to_string(::getpid()) + ".toml";
     std::ofstream(bad) << "[log]\nlevel = \"loud\"\n";
     EXPECT_EQ(run_cli("--config " + bad + " check-config").status, 2);
 
