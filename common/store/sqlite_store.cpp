@@ -94,9 +94,6 @@ private:
     sqlite3_stmt* s_;
 };
 
-constexpr std::string_view suppression_cols =
-    "key, category, first_seen, last_seen, count, expires, event_id, added_by, reason";
-
 Suppression read_suppression(const Query& q) {
     Suppression s;
     s.key = q.str(0);
