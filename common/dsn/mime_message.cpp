@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 
 #include <memory>
+#include <iterator>
 #include <mutex>
 
 #include "util/text.hpp"
@@ -45,7 +46,9 @@ GMimeParserOptions* parser_options() {
         static const char* keep[] = {"ISO-2022-JP", "Shift_JIS", "EUC-JP", "UTF-7", "windows-1252",
                                      "ISO-8859-15", "ISO-8859-2", "KOI8-R", "GB2312", "Big5", "EUC-KR",
                                      "windows-1251", "UTF-16"};
-        for (const char* cs : keep) (void)g_mime_iconv_open("UTF-8", cs);  // intentionally never closed
+        // Held in a plain static array (no destructor), so they stay reachable until exit.
+        [[maybe_unused]] static iconv_t open_converters[std::size(keep)];
+        for (std::size_t i = 0; i < std::size(keep); ++i) open_converters[i] = g_mime_iconv_open("UTF-8", keep[i]);
     });
     return options;
 }
