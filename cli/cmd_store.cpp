@@ -277,7 +277,10 @@ int run_ingest(SuppressionStore& store, const PolicyConfig& policy, const RuleSe
             }
             out << *rcpt << " " << to_string(r.verdict.category) << " " << to_string(rec->outcome.action) << ": "
                 << rec->outcome.why << "\n";
-            if (log)
+            if (log && rec->outcome.action == Action::Held)
+                log->warn("breaker rcpt=<{}> category={} held: {}", log_value(*rcpt), to_string(r.verdict.category),
+                          rec->outcome.why);
+            else if (log)
                 log->info("decision rcpt=<{}> category={} action={} rule={} file={}", log_value(*rcpt),
                           to_string(r.verdict.category), to_string(rec->outcome.action), r.verdict.rule_id,
                           log_value(file));
