@@ -337,12 +337,9 @@ public:
     }
 
     Result<std::vector<Suppression>> list(const ListFilter& f) override {
-        std::string domain;
-        if (!f.domain.empty()) {
-            auto d = normalize_domain(f.domain);
-            if (!d) return d.error();
-            domain = std::move(*d);
-        }
+        auto filter_domain = list_filter_domain(f);
+        if (!filter_domain) return filter_domain.error();
+        const std::string& domain = *filter_domain;
         std::lock_guard lock(mu_);
         auto st = stmt(sql::list);
         if (!st) return st.error();

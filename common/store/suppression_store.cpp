@@ -69,4 +69,9 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri) {
                  "' is neither sqlite:PATH nor postgresql://..."};
 }
 
+Result<std::string> list_filter_domain(const ListFilter& filter) {
+    if (filter.domain.empty()) return std::string();
+    return normalize_domain(filter.domain);
+}
+
 }  // namespace bg

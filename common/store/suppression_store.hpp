@@ -132,6 +132,9 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri);
 Result<std::unique_ptr<SuppressionStore>> open_sqlite_store(const std::string& path, int busy_timeout_ms = 5000);
 Result<std::unique_ptr<SuppressionStore>> open_pg_store(const std::string& conninfo);
 
+// The normalised domain of a list filter ("" when the filter names none), or an Error.
+Result<std::string> list_filter_domain(const ListFilter& filter);
+
 // The key a store uses for an address or "@domain" (normalised), or an Error.
 Result<std::string> normalize_key(std::string_view key);
 
