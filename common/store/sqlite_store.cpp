@@ -277,13 +277,9 @@ public:
     Result<void> put(const Suppression& s) override { return put_all(std::span<const Suppression>(&s, 1)); }
 
     Result<void> put_all(std::span<const Suppression> entries) override {
-        std::vector<std::string> keys;
-        keys.reserve(entries.size());
-        for (const Suppression& s : entries) {
-            auto k = normalize_key(s.key);
-            if (!k) return k.error();
-            keys.push_back(std::move(*k));
-        }
+        auto normalised = normalize_keys(entries);
+        if (!normalised) return normalised.error();
+        const std::vector<std::string>& keys = *normalised;
         std::lock_guard lock(mu_);
         return in_transaction([&]() -> Result<void> {
             auto st = stmt(sql::put);

@@ -74,4 +74,15 @@ Result<std::string> list_filter_domain(const ListFilter& filter) {
     return normalize_domain(filter.domain);
 }
 
+Result<std::vector<std::string>> normalize_keys(std::span<const Suppression> entries) {
+    std::vector<std::string> keys;
+    keys.reserve(entries.size());
+    for (const Suppression& s : entries) {
+        auto k = normalize_key(s.key);
+        if (!k) return k.error();
+        keys.push_back(std::move(*k));
+    }
+    return keys;
+}
+
 }  // namespace bg

@@ -132,6 +132,9 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri);
 Result<std::unique_ptr<SuppressionStore>> open_sqlite_store(const std::string& path, int busy_timeout_ms = 5000);
 Result<std::unique_ptr<SuppressionStore>> open_pg_store(const std::string& conninfo);
 
+// The normalised keys of entries to write, in order, or the first Error.
+Result<std::vector<std::string>> normalize_keys(std::span<const Suppression> entries);
+
 // The normalised domain of a list filter ("" when the filter names none), or an Error.
 Result<std::string> list_filter_domain(const ListFilter& filter);
 
