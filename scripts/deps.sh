@@ -13,6 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the store tests start a private PostgreSQL cluster (initdb, pg_ctl)
   postgresql
+  # the end-to-end tests and the demo run a private Postfix instance (postfix -c DIR) on loopback,
+  # drive the milter with miltertest, and script the remote MX and clients in Python (stdlib only)
+  postfix miltertest python3
 )
 
 missing=()
@@ -29,6 +32,14 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks its questions through debconf: "Local only" writes a loopback-only system
+# configuration. bounceguard never starts the system instance; its tests and demo run their own.
+debconf-set-selections <<'PRESEED'
+postfix postfix/main_mailer_type select Local only
+postfix postfix/mailname string localhost.localdomain
+postfix postfix/destinations string localhost.localdomain, localhost
+postfix postfix/protocols select ipv4
+PRESEED
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"

@@ -38,11 +38,26 @@ struct StoreConfig {
     std::int64_t event_retention = 0;  // seconds events are kept (`bounceguard expire`)
 };
 
+// [enforce]: who is checked at RCPT TO and what a suppressed recipient gets (enforce/enforcer.hpp).
+struct EnforceConfig {
+    std::string scope;                        // "outbound" or "all"
+    bool sasl_authenticated = true;           // SASL-authenticated clients are outbound
+    std::vector<std::string> networks;        // client networks (CIDR) that are outbound
+    std::vector<std::string> policy_contexts; // Postfix policy_context values that are outbound
+    std::vector<std::string> daemon_names;    // milter {daemon_name} values that are outbound
+    std::string action;                       // reject, defer or warn
+    std::string reject_reply;
+    std::string defer_reply;
+    std::string on_store_error;               // continue or tempfail
+    std::string tempfail_reply;
+};
+
 struct Config {
     LogConfig log;
     StoreConfig store;
     ClassifyConfig classify;
     PolicyConfig policy;             // [policy], [breaker], [suppress.*]
+    EnforceConfig enforce;           // [enforce]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
 };

@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "config/config.hpp"
+#include "enforce/enforcer.hpp"
 #include "util/duration.hpp"
 #include "util/text.hpp"
 
@@ -140,6 +141,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
     auto rules = parse_rules_toml(toml_text, source, true);
     if (!rules) return rules.error();
     c.rules = std::move(*rules);
+    // [enforce] values the key table cannot check alone: networks and reply templates.
+    if (auto e = Enforcer::create(c); !e) return Error{std::string(source) + ": " + e.error().message};
     return c;
 }
 
