@@ -4,11 +4,14 @@
 A fake MX refuses one recipient with "550 5.1.1 ... User unknown" and accepts another. One message
 goes in by SMTP, one by sendmail(1). Asserts: the MX got the good recipients and refused the bad
 one; Postfix logged status=bounced for it; the bounce (a multipart/report DSN naming it with
-status 5.1.1) came back into each sender's mailbox under BASE; the queue drains; stop() leaves no
-process of the instance behind. Needs root (postfix start). Run: /usr/bin/python3 THIS_FILE
+status 5.1.1) came back into each sender's mailbox under BASE; the queue drains. Then a 450 is
+retried and delivered once the MX accepts; with TRY_ONCE (set_main_cf + reload) it comes back at
+once as an expired DSN (4.2.1); stop() leaves no process of the instance behind. The fake MX is
+also checked by itself with smtplib. Needs root (postfix start). Run: /usr/bin/python3 THIS_FILE
 """
 import email
 import os
+import smtplib
 import sys
 import time
 import unittest
@@ -91,9 +94,39 @@ class HarnessSmoke(unittest.TestCase):
             # no bounce went out to the MX, nothing else was delivered locally
             self.assertTrue(all(t["mail_from"] for t in mx.transactions))
             self.assertEqual(len(pf.delivered()), 2)
+            self.assertEqual(len(pf.log_findall(r"status=bounced \(host")), 2)
 
             pf.wait_queue_empty(10)
             self.assertTrue(pf.queue_empty())
+
+            # 3. a 4xx is deferred and retried quickly; the retry succeeds once the MX accepts
+            mx.set_rules([("RCPT", "later@example.test", "450 4.2.1 <{rcpt}>: Mailbox busy")])
+            mark = pf.log_offset()
+            r = pf.smtp_send("carol@sender.test", ["later@example.test"],
+                             bgtest.make_message("carol@sender.test", ["later@example.test"],
+                                                 "retry", "three\n"))
+            self.assertEqual(r["data"][0], 250, r)
+            pf.wait_log(r"to=<later@example\.test>, .*dsn=4\.2\.1, status=deferred", 10, mark)
+            self.assertFalse(pf.queue_empty())
+            mx.set_rules([])
+            pf.wait_log(r"to=<later@example\.test>, .*status=sent", 10, mark)
+            pf.wait_queue_empty(10)
+            self.assertIn("later@example.test", mx.rcpts_delivered())
+            self.assertEqual(pf.bounces("carol@sender.test"), [])
+
+            # 4. try once (set_main_cf + reload): a 4xx comes back at once as an expired DSN
+            pf.set_main_cf(bgtest.TRY_ONCE)
+            pf.reload()
+            self.assertEqual(pf.postconf("-h", "maximal_queue_lifetime").strip(), "0")
+            mx.set_rules([("RCPT", "later@example.test", "450 4.2.1 <{rcpt}>: Mailbox busy")])
+            p = pf.sendmail("dave@sender.test", ["later@example.test"],
+                            bgtest.make_message("dave@sender.test", ["later@example.test"],
+                                                "try once", "four\n"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            pf.wait_log(r"from=<dave@sender\.test>, status=expired, returned to sender", 10, mark)
+            raws = bgtest.wait_for(lambda: pf.bounces("dave@sender.test"), 10, what="dave's DSN")
+            self.assertEqual(dsn_reports(raws[0]), [("later@example.test", "failed", "4.2.1")])
+            pf.wait_queue_empty(10)
             master = pf._master_pid()
             self.assertTrue(master)
             kids = pf._descendants(master)
@@ -104,6 +137,57 @@ class HarnessSmoke(unittest.TestCase):
         self.assertFalse(any(pf._alive(p) for p in [master] + kids))
         print("harness smoke: up %.2fs, mail+bounces %.2fs, total %.2fs"
               % (t_up, t_mail, time.monotonic() - t0), file=sys.stderr)
+
+
+class FakeMXBehaviour(unittest.TestCase):
+    """The fake MX by itself, driven with smtplib: rules per stage, multi-line replies, 421."""
+
+    def test_rules(self):
+        rules = [("MAIL", "spammer@*", "553 5.7.1 <{sender}>: Sender rejected"),
+                 ("RCPT", "GMAIL@example.test",
+                  "550 5.1.1 The email account does not exist.\n5.1.1 double-check"),
+                 ("RCPT", "later@*", "421 4.7.0 Try again later"),
+                 ("DATA", "spam@*", "554 5.7.1 Message rejected as spam")]
+        with bgtest.FakeMX(rules) as mx:
+            with smtplib.SMTP("127.0.0.1", mx.port, local_hostname="c.test", timeout=5) as s:
+                self.assertEqual(s.ehlo()[0], 250)
+                self.assertTrue(s.has_extn("pipelining") and s.has_extn("enhancedstatuscodes"))
+                code, text = s.mail("spammer@bad.test")
+                self.assertEqual((code, text), (553, b"5.7.1 <spammer@bad.test>: Sender rejected"))
+                self.assertEqual(s.mail("a@sender.test")[0], 250)
+                code, text = s.rcpt("gmail@example.test")
+                self.assertEqual(code, 550)
+                self.assertEqual(text, b"5.1.1 The email account does not exist.\n5.1.1 double-check")
+                self.assertEqual(s.rcpt("ok@example.test")[0], 250)
+                self.assertEqual(s.data(b"Subject: x\r\n\r\n.dot line\r\n")[0], 250)
+                self.assertEqual(s.mail("")[0], 250)           # the null sender
+                self.assertEqual(s.rcpt("spam@example.test")[0], 250)
+                self.assertEqual(s.data(b"Subject: y\r\n\r\nbuy\r\n"),
+                                 (554, b"5.7.1 Message rejected as spam"))
+                self.assertEqual(s.mail("a@sender.test")[0], 250)
+                self.assertEqual(s.rcpt("later@example.test")[0], 421)
+                self.assertRaises(smtplib.SMTPServerDisconnected, s.noop)
+            txs = mx.wait_for(lambda t: len(t) == 4 and t, 5)
+            self.assertEqual(txs[0]["mail_reply"], "553 5.7.1 <spammer@bad.test>: Sender rejected")
+            self.assertEqual(txs[1]["rcpts"], ["ok@example.test"])
+            self.assertEqual(txs[1]["rcpts_rejected"][0][0], "gmail@example.test")
+            self.assertTrue(txs[1]["accepted"])
+            self.assertEqual(txs[1]["data"], b"Subject: x\r\n\r\n.dot line\r\n")
+            self.assertEqual(txs[2]["mail_from"], "")
+            self.assertFalse(txs[2]["accepted"])
+            self.assertEqual(txs[2]["data_reply"], "554 5.7.1 Message rejected as spam")
+            self.assertEqual(txs[3]["rcpts_rejected"], [("later@example.test",
+                                                         "421 4.7.0 Try again later")])
+            self.assertEqual(mx.messages(), [b"Subject: x\r\n\r\n.dot line\r\n"])
+
+    def test_greeting_reject(self):
+        with bgtest.FakeMX([("CONNECT", "*", "554 5.7.1 no service")]) as mx:
+            s = smtplib.SMTP(timeout=5)
+            self.assertEqual(s.connect("127.0.0.1", mx.port), (554, b"5.7.1 no service"))
+            self.assertEqual(s.docmd("MAIL FROM:<a@b.test>")[0], 503)
+            s.quit()
+        self.assertRaises(ValueError, bgtest.FakeMX, [("BODY", "*", "250 ok")])
+        self.assertRaises(ValueError, bgtest.FakeMX, [("RCPT", "*", "ok")])
 
 
 if __name__ == "__main__":

@@ -51,9 +51,11 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
     Layout: BASE/conf (main.cf, master.cf), BASE/spool (queue), BASE/data,
     BASE/log/postfix.log (maillog_file; no syslog needed), BASE/mail (delivered mail, Maildir).
     - all outbound mail goes to [127.0.0.1]:relay_port (relayhost), no DNS at all;
-    - fast failure: a 5xx bounces at once, a 4xx is tried once more only if you raise
-      maximal_queue_lifetime (defaults: maximal_queue_lifetime = 0, bounce_queue_lifetime = 0,
-      queue_run_delay = minimal_backoff_time = 1s; flush() retries at once);
+    - fast failure: a 5xx bounces at once (DSN within ~0.1 s); a 4xx is deferred and retried
+      about every 1-2 s (queue_run_delay = minimal_backoff_time = 1s, maximal_backoff_time = 2s;
+      flush() retries at once) until maximal_queue_lifetime = 60s, then returned as expired.
+      For "try once, return a 4xx at once" (an expired DSN with Status 4.x.x within ~0.1 s):
+      main_cf={"maximal_queue_lifetime": "0", "bounce_queue_lifetime": "0"} (TRY_ONCE);
     - every address of local_domain (sender.test) is delivered by virtual(8) into one Maildir,
       BASE/mail/maildir/, so the bounces Postfix sends back to the sender can be read: .delivered();
     - listeners: 127.0.0.1:smtpd_port (plain smtpd, {daemon_name} = myhostname) and
@@ -82,6 +84,7 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
       .wait_queue_empty(timeout=10)
       .log_text() -> str; .log_offset() -> int (use as `since` to look only at newer lines)
       .wait_log(regex, timeout=10, since=0) -> re.Match (re.MULTILINE over log_text()[since:])
+      .log_findall(regex, since=0) -> list of re.Match (all matches now, no waiting)
       .delivered(rcpt=None) -> list of bytes (messages in BASE/mail, oldest first; rcpt filters)
       .bounces(rcpt=None) -> the delivered messages that are multipart/report DSNs
       .postconf(*args) -> str (postconf -c BASE/conf ...; edits are backdated, see below)
@@ -511,6 +514,9 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 _MAILDIR_NAME = "maildir"
+
+# main_cf overrides: a 4xx is not retried but returned at once (status=expired, a DSN with 4.x.x)
+TRY_ONCE = {"maximal_queue_lifetime": "0", "bounce_queue_lifetime": "0"}
 _QUEUE_DIRS = ("maildrop", "incoming", "active", "deferred", "hold")
 
 
@@ -579,8 +585,8 @@ class PostfixInstance:
             "smtpd_tls_security_level": "none",
             "smtp_connect_timeout": "5s",
             # fast failure / bounce
-            "maximal_queue_lifetime": "0",
-            "bounce_queue_lifetime": "0",
+            "maximal_queue_lifetime": "60s",
+            "bounce_queue_lifetime": "60s",
             "delay_warning_time": "0",
             "queue_run_delay": "1s",
             "minimal_backoff_time": "1s",
@@ -882,6 +888,11 @@ class PostfixInstance:
                             what="log line /%s/ in %s" % (rx.pattern, self.log_path))
         except TimeoutError as e:
             raise TimeoutError("%s\n---- tail of the log:\n%s" % (e, self.log_tail(30))) from None
+
+    def log_findall(self, regex, since=0):
+        rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
+        text = self.log_text()
+        return list(rx.finditer(text, since))
 
     # -- delivered mail (the local domain's Maildirs)
     def delivered(self, rcpt=None):
