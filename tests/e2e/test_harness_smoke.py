@@ -23,6 +23,26 @@ BAD = "unknown@example.test"
 UNKNOWN = "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"
 
 
+# A minimal policy service (stdlib), started with bgtest.Process: refuses blocked@example.test.
+POLICY_SERVER = r"""
+import socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        req = {}
+        for raw in self.rfile:
+            line = raw.decode().rstrip("\n")
+            if line:
+                k, _, v = line.partition("="); req[k] = v; continue
+            bad = req.get("recipient") == "blocked@example.test"
+            act = "550 5.1.1 previously hard-bounced" if bad else "DUNNO"
+            self.wfile.write(("action=%s\n\n" % act).encode()); req = {}
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True; daemon_threads = True
+print("policy ready", flush=True)
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
 def dsn_reports(raw):
     """(Final-Recipient, Action, Status) of every recipient in a multipart/report DSN."""
     msg = email.message_from_bytes(raw)
@@ -41,10 +61,36 @@ def dsn_reports(raw):
 class HarnessSmoke(unittest.TestCase):
     def test_bounce_cycle(self):
         t0 = time.monotonic()
+        policy_port = bgtest.free_port()
         with bgtest.temp_base() as base, \
                 bgtest.FakeMX([("RCPT", BAD, UNKNOWN)]) as mx, \
-                bgtest.PostfixInstance(os.path.join(base, "pf"), relay_port=mx.port) as pf:
+                bgtest.Process(["/usr/bin/python3", "-c", POLICY_SERVER, policy_port],
+                               log_path=os.path.join(base, "policy.log"),
+                               ready_port=policy_port) as policy, \
+                bgtest.PostfixInstance(os.path.join(base, "pf"), relay_port=mx.port,
+                                       main_cf=bgtest.policy_config(
+                                           "inet:127.0.0.1:%d" % policy_port)) as pf:
             t_up = time.monotonic() - t0
+            self.assertTrue(policy.alive())
+
+            # 0. the policy hook: a refused recipient at RCPT TO, on both listeners; the rest goes
+            r = pf.smtp_send("alice@sender.test", ["blocked@example.test", "ok0@example.test"],
+                             bgtest.make_message("alice@sender.test", ["ok0@example.test"],
+                                                 "policy", "zero\n"),
+                             port=pf.submission_port)
+            self.assertEqual(r["rcpts"]["blocked@example.test"],
+                             (550, "5.1.1 <blocked@example.test>: Recipient address rejected: "
+                                   "previously hard-bounced"))
+            self.assertEqual(r["accepted"], ["ok0@example.test"])
+            self.assertEqual(r["data"][0], 250)
+            pf.wait_log(r"postfix/submission/smtpd\[\d+\]: NOQUEUE: reject: RCPT from "
+                        r"localhost\[127\.0\.0\.1\]: 550 5\.1\.1 <blocked@example\.test>", 5)
+            r = pf.smtp_send("alice@sender.test", ["blocked@example.test"], b"Subject: x\r\n\r\nx\r\n")
+            self.assertEqual(r["rcpts"]["blocked@example.test"][0], 550)
+            self.assertIsNone(r["data"])
+            mx.wait_for(lambda txs: "ok0@example.test" in mx.rcpts_delivered(), 10)
+            pf.wait_queue_empty(10)
+            mx.clear()
 
             # 1. SMTP: one good, one bad recipient; Postfix accepts both (it cannot know yet)
             r = pf.smtp_send("alice@sender.test", ["good@example.test", BAD],
@@ -135,6 +181,8 @@ class HarnessSmoke(unittest.TestCase):
 
         # after the with-block: instance stopped, nothing of it left running, MX closed
         self.assertFalse(any(pf._alive(p) for p in [master] + kids))
+        self.assertFalse(policy.alive())
+        self.assertFalse(bgtest.port_listening(policy_port))
         print("harness smoke: up %.2fs, mail+bounces %.2fs, total %.2fs"
               % (t_up, t_mail, time.monotonic() - t0), file=sys.stderr)
 

@@ -10,6 +10,21 @@ API
 free_port() -> int
     A TCP port on 127.0.0.1 that was free a moment ago.
 
+wait_port(port, timeout=10) / wait_port_free(port, timeout=10) / port_listening(port)
+    Whether something LISTENs on 127.0.0.1:port, read from /proc/net/tcp: no connection is made,
+    so a milter or policy daemon under test sees no extra event.
+
+Process(argv, log_path=None, ready_port=None, env=None, cwd=None, ready_timeout=10)
+    A helper process (our daemons): output to log_path, start() waits for ready_port, stop()
+    sends SIGTERM then SIGKILL to its process group; .output(); context manager.
+
+milter_config(sock, smtpd=True, non_smtpd=True, bounces=True, default_action="tempfail") -> dict
+policy_config(sock, timeout="10s", default_action=None) -> dict
+    main.cf keys for PostfixInstance(main_cf=...): a milter on smtpd / non-smtpd mail and on
+    Postfix's bounces (internal_mail_filter_classes = bounce); a check_policy_service at RCPT.
+
+miltertest(script, sock, defines=None, timeout=30) -> subprocess.CompletedProcess
+
 wait_for(pred, timeout, interval=0.05, what=None)
     Call pred() until it returns something truthy and return that value; raise TimeoutError
     (naming `what` or the predicate) after `timeout` seconds.
@@ -40,7 +55,7 @@ FakeMX(rules=(), port=None, hostname="mx.fake.test")
             data             the message bytes (dot-unstuffed, CRLF) or None,
             data_reply       the reply given after the dot, or None,
             accepted         True when the message was accepted (2xx after the dot).
-    .messages() -> list of accepted message bytes.
+    .messages() -> list of accepted message bytes.  .clear() forgets the transactions so far.
     .wait_for(pred, timeout=10) -> calls pred(transactions_snapshot) until truthy; returns it.
     .rcpts_delivered() -> set of all recipients of accepted messages.
 
@@ -184,6 +199,171 @@ def temp_base(prefix="bg-e2e-"):
     return _cm()
 
 
+def _listening_ports():
+    """Ports with a TCP socket in LISTEN state on 127.0.0.1 or 0.0.0.0 (from /proc/net/tcp)."""
+    ports = set()
+    try:
+        with open("/proc/net/tcp") as fh:
+            next(fh, None)
+            for line in fh:
+                f = line.split()
+                if len(f) > 3 and f[3] == "0A":
+                    addr, _, port = f[1].partition(":")
+                    if addr in ("0100007F", "00000000"):
+                        ports.add(int(port, 16))
+    except OSError:
+        pass
+    return ports
+
+
+def port_listening(port):
+    """True when something listens on 127.0.0.1:port. Makes no connection (a connection would
+    show up as an event in a milter or policy daemon under test)."""
+    return int(port) in _listening_ports()
+
+
+def wait_port(port, timeout=10):
+    """Wait until something listens on 127.0.0.1:port (no connection is made)."""
+    return wait_for(lambda: port_listening(port), timeout, interval=0.02,
+                    what="a listener on 127.0.0.1:%d" % port)
+
+
+def wait_port_free(port, timeout=10):
+    """Wait until nothing listens on 127.0.0.1:port any more (libmilter needs ~1 s to exit)."""
+    return wait_for(lambda: not port_listening(port), timeout, interval=0.02,
+                    what="127.0.0.1:%d to be free" % port)
+
+
+def milter_config(socket_spec, smtpd=True, non_smtpd=True, bounces=True,
+                  default_action="tempfail"):
+    """main.cf keys that put a milter (e.g. "inet:127.0.0.1:PORT") on SMTP mail, on
+    sendmail(1)/pickup mail and on Postfix's own bounces. tempfail: a dead milter fails loudly."""
+    keys = {"milter_default_action": default_action}
+    if smtpd:
+        keys["smtpd_milters"] = socket_spec
+    if non_smtpd:
+        keys["non_smtpd_milters"] = socket_spec
+    if bounces:
+        keys["internal_mail_filter_classes"] = "bounce"
+    return keys
+
+
+def policy_config(socket_spec, timeout="10s", default_action=None):
+    """main.cf keys that ask a policy service (e.g. "inet:127.0.0.1:PORT") at RCPT TO. Without
+    default_action, Postfix answers "451 4.3.5 Server configuration problem" when it fails."""
+    opts = "timeout=%s" % timeout
+    if default_action:
+        opts += ", default_action=%s" % default_action
+    return {"smtpd_recipient_restrictions":
+            "check_policy_service { %s, %s }" % (socket_spec, opts)}
+
+
+def miltertest(script, sock, defines=None, timeout=30):
+    """Run miltertest -D sock=SOCK [-D k=v ...] -s SCRIPT; returns the CompletedProcess
+    (stdout/stderr as text). A failing Lua assert gives a non-zero returncode."""
+    argv = [shutil.which("miltertest") or "/usr/bin/miltertest", "-D", "sock=%s" % sock]
+    for k, v in (defines or {}).items():
+        argv += ["-D", "%s=%s" % (k, v)]
+    argv += ["-s", script]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+
+class Process:
+    """A helper process a test starts (our policy daemon, milter, a log follower ...).
+
+    Process(argv, log_path=None, ready_port=None, env=None, cwd=None, ready_timeout=10)
+    .start(): stdout+stderr go to log_path (or a pipe-free temp file); with ready_port, waits
+    until the process listens on 127.0.0.1:ready_port and raises (with its output) if it exits
+    first. .stop(timeout=5) -> returncode: SIGTERM, then SIGKILL to its whole process group.
+    .alive(), .pid, .returncode, .output() -> str. Context manager: on an exception the tail of
+    its output is printed to stderr."""
+
+    def __init__(self, argv, log_path=None, ready_port=None, env=None, cwd=None,
+                 ready_timeout=10):
+        self.argv = [str(a) for a in argv]
+        self.log_path = log_path
+        self.ready_port = ready_port
+        self.env = env
+        self.cwd = cwd
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.returncode = None
+        self._tmp = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self):
+        if self.log_path is None:
+            fd, self._tmp = tempfile.mkstemp(prefix="bg-e2e-proc-", suffix=".log")
+            os.close(fd)
+            self.log_path = self._tmp
+        env = dict(os.environ)
+        env.update(self.env or {})
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.cwd, env=env,
+                                         start_new_session=True)
+        if self.ready_port:
+            def ready():
+                if self.proc.poll() is not None:
+                    raise RuntimeError("%s exited with %s before listening on port %d:\n%s"
+                                       % (self.argv[0], self.proc.returncode, self.ready_port,
+                                          self.output()[-4000:]))
+                return port_listening(self.ready_port)
+            try:
+                wait_for(ready, self.ready_timeout, interval=0.02,
+                         what="%s to listen on 127.0.0.1:%d" % (self.argv[0], self.ready_port))
+            except TimeoutError:
+                sys.stderr.write(self.output()[-4000:])
+                self.stop()
+                raise
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)   # leftovers of the group, if any
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def output(self):
+        try:
+            with open(self.log_path, "rb") as fh:
+                return fh.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is not None:
+                sys.stderr.write("---- bgtest: output of %s:\n%s\n"
+                                 % (" ".join(self.argv), self.output()[-4000:]))
+        finally:
+            self.stop()
+            if self._tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._tmp)
+        return False
+
+
 def _crlf(data):
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -305,6 +485,11 @@ class FakeMX:
     def wait_for(self, pred, timeout=10, interval=0.05):
         return wait_for(lambda: pred(self._snapshot()), timeout, interval,
                         what="a FakeMX transaction condition")
+
+    def clear(self):
+        """Forget the transactions recorded so far."""
+        with self._lock:
+            self.transactions.clear()
 
     def messages(self):
         return [t["data"] for t in self._snapshot() if t["accepted"]]
@@ -705,8 +890,9 @@ class PostfixInstance:
         self._running = True
         try:
             wait_for(self._master_pid, timeout, what="the Postfix master pid")
-            wait_for(self._smtpd_answers, timeout, interval=0.05,
-                     what="smtpd on 127.0.0.1:%d" % self.smtpd_port)
+            wait_for(self._smtpd_answers, timeout, interval=0.02,
+                     what="smtpd listening on 127.0.0.1:%d and :%d"
+                     % (self.smtpd_port, self.submission_port))
         except Exception:
             sys.stderr.write(self.log_tail())
             self.stop()
@@ -714,13 +900,9 @@ class PostfixInstance:
         return self
 
     def _smtpd_answers(self):
-        try:
-            with smtplib.SMTP(LOOPBACK, self.smtpd_port, local_hostname="probe.test",
-                              timeout=5) as s:
-                s.noop()
-            return True
-        except (OSError, smtplib.SMTPException):
-            return False
+        # a LISTEN socket, not a connection: a probe connection would reach a test's milter or
+        # policy service and add an event the test did not make
+        return port_listening(self.smtpd_port) and port_listening(self.submission_port)
 
     def _descendants(self, root):
         children = {}
