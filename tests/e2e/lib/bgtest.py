@@ -109,6 +109,9 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
 
 Environment: BG_E2E_KEEP=1 makes temp_base() keep its directory (for debugging).
 
+If the test program dies without stopping them (a ctest TIMEOUT kills it), a small watchdog
+process stops the Postfix instance and every Process it started.
+
 LIMITATIONS: needs root (postfix start); a free_port() can in theory be taken by someone else
 before Postfix binds it (start() then fails loudly, it never uses the wrong port silently).
 """
@@ -268,6 +271,63 @@ def miltertest(script, sock, defines=None, timeout=30):
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
 
+# A watchdog per started instance/process: if the test program dies without stopping what it
+# started (SIGKILL by a ctest TIMEOUT, a crash), it stops it, so nothing keeps running in CI.
+# argv: PARENT_PID KIND TARGET STARTTIME; KIND "pid" (a Postfix master: SIGTERM, which stops its
+# children) or "pg" (a process group). STARTTIME guards against a reused pid.
+_WATCHDOG = r"""
+import os, signal, sys, time
+parent, kind, target, start = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def starttime(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+while os.getppid() == parent:
+    time.sleep(0.2)
+    if starttime(target) != start:
+        sys.exit(0)
+kill = os.kill if kind == "pid" else os.killpg
+for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0)):
+    if starttime(target) != start:
+        break
+    try:
+        kill(target, sig)
+    except OSError:
+        break
+    end = time.monotonic() + wait
+    while time.monotonic() < end and starttime(target) == start:
+        time.sleep(0.05)
+"""
+
+
+def _proc_starttime(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _start_watchdog(kind, target):
+    start = _proc_starttime(target)
+    if start is None:
+        return None
+    return subprocess.Popen([sys.executable or "/usr/bin/python3", "-c", _WATCHDOG,
+                             str(os.getpid()), kind, str(target), start],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop_watchdog(proc):
+    if proc is not None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
 class Process:
     """A helper process a test starts (our policy daemon, milter, a log follower ...).
 
@@ -289,6 +349,7 @@ class Process:
         self.proc = None
         self.returncode = None
         self._tmp = None
+        self._watchdog = None
 
     @property
     def pid(self):
@@ -305,6 +366,7 @@ class Process:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, cwd=self.cwd, env=env,
                                          start_new_session=True)
+        self._watchdog = _start_watchdog("pg", self.proc.pid)
         if self.ready_port:
             def ready():
                 if self.proc.poll() is not None:
@@ -338,6 +400,8 @@ class Process:
             os.killpg(self.proc.pid, signal.SIGKILL)   # leftovers of the group, if any
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
+        _stop_watchdog(self._watchdog)
+        self._watchdog = None
         self.returncode = self.proc.returncode
         return self.returncode
 
@@ -726,6 +790,7 @@ class PostfixInstance:
         self.master_cf_extra = master_cf_extra or ""
         self._initialised = False
         self._running = False
+        self._watchdog = None
 
     # -- configuration
     def main_cf_defaults(self):
@@ -889,7 +954,8 @@ class PostfixInstance:
                                % (out.returncode, out.stdout, out.stderr, self.log_tail()))
         self._running = True
         try:
-            wait_for(self._master_pid, timeout, what="the Postfix master pid")
+            master = wait_for(self._master_pid, timeout, what="the Postfix master pid")
+            self._watchdog = _start_watchdog("pid", master)
             wait_for(self._smtpd_answers, timeout, interval=0.02,
                      what="smtpd listening on 127.0.0.1:%d and :%d"
                      % (self.smtpd_port, self.submission_port))
@@ -935,6 +1001,8 @@ class PostfixInstance:
     def stop(self, timeout=10):
         """Stop the instance (like postfix stop, without its 1 s polling); kill leftovers."""
         self._running = False
+        _stop_watchdog(self._watchdog)
+        self._watchdog = None
         pid = self._master_pid()
         if not pid:
             return
