@@ -141,6 +141,12 @@ class HarnessSmoke(unittest.TestCase):
             self.assertTrue(all(t["mail_from"] for t in mx.transactions))
             self.assertEqual(len(pf.delivered()), 2)
             self.assertEqual(len(pf.log_findall(r"status=bounced \(host")), 2)
+            bounced = [d for d in pf.deliveries() if d["status"] == "bounced" and d["to"] == BAD]
+            self.assertEqual(len(bounced), 2, pf.deliveries())
+            self.assertEqual(bounced[0]["program"], "postfix/smtp")
+            self.assertEqual(bounced[0]["dsn"], "5.1.1")
+            self.assertEqual(bounced[0]["reply"], UNKNOWN.replace("{rcpt}", BAD))
+            self.assertIn(r["queue_id"], {d["queue_id"] for d in bounced})
 
             pf.wait_queue_empty(10)
             self.assertTrue(pf.queue_empty())

@@ -87,7 +87,7 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
       .init()           write the configuration and create the queue (start() calls it once)
       .start()          postfix start, wait until smtpd answers; raises with the log tail on error
       .stop()           always stops: SIGTERM to master, then SIGKILL to anything left over
-      .reload()         postfix reload (after postconf edits)
+      .reload()         postfix reload (after postconf edits); waits for master's "reload" line
       .smtp_send(sender, rcpts, msg_bytes, port=None, helo="client.test") -> dict
             {"connect": (code, text), "mail": (code, text), "rcpts": {rcpt: (code, text)},
              "data": (code, text) or None, "accepted": [rcpts with 2xx], "queue_id": str or None,
@@ -100,6 +100,8 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
       .log_text() -> str; .log_offset() -> int (use as `since` to look only at newer lines)
       .wait_log(regex, timeout=10, since=0) -> re.Match (re.MULTILINE over log_text()[since:])
       .log_findall(regex, since=0) -> list of re.Match (all matches now, no waiting)
+      .deliveries(since=0) -> list of dicts, one per delivery-attempt log line: queue_id, to,
+            relay, dsn, status, text, reply (the remote reply after "said: ") ...
       .delivered(rcpt=None) -> list of bytes (messages in BASE/mail, oldest first; rcpt filters)
       .bounces(rcpt=None) -> the delivered messages that are multipart/report DSNs
       .postconf(*args) -> str (postconf -c BASE/conf ...; edits are backdated, see below)
@@ -784,6 +786,9 @@ class PostfixInstance:
         self.relay_port = int(relay_port)
         self.smtpd_port = int(smtpd_port) if smtpd_port else free_port()
         self.submission_port = int(submission_port) if submission_port else free_port()
+        # ports we chose may be taken by someone else before master binds them: start() then
+        # picks new ones (ports the caller gave are never changed)
+        self._auto_ports = not smtpd_port and not submission_port
         self.local_domain = local_domain
         self.myhostname = myhostname
         self.main_cf_extra = dict(main_cf or {})
@@ -948,10 +953,18 @@ class PostfixInstance:
             self.init()
         if self._master_pid():
             raise RuntimeError("a Postfix master already runs for %s" % self.conf_dir)
-        out = self._run([POSTFIX, "-c", self.conf_dir, "start"], check=False)
-        if out.returncode != 0:
-            raise RuntimeError("postfix start failed (rc=%d): %s%s\n%s"
-                               % (out.returncode, out.stdout, out.stderr, self.log_tail()))
+        for attempt in range(3):
+            mark = self.log_offset()
+            out = self._run([POSTFIX, "-c", self.conf_dir, "start"], check=False)
+            if out.returncode == 0:
+                break
+            in_use = "Address already in use" in self.log_text()[mark:]
+            if not (in_use and self._auto_ports and attempt < 2):
+                raise RuntimeError("postfix start failed (rc=%d): %s%s\n%s"
+                                   % (out.returncode, out.stdout, out.stderr, self.log_tail()))
+            self.smtpd_port, self.submission_port = free_port(), free_port()
+            self._write(os.path.join(self.conf_dir, "master.cf"), self._master_cf_text())
+            self._backdate()
         self._running = True
         try:
             master = wait_for(self._master_pid, timeout, what="the Postfix master pid")
@@ -1020,9 +1033,12 @@ class PostfixInstance:
         while any(self._alive(p) for p in [pid] + kids) and time.monotonic() < deadline:
             time.sleep(0.02)
 
-    def reload(self):
+    def reload(self, timeout=10):
+        """postfix reload; returns once master has logged that it re-read the configuration."""
         self._backdate()
+        mark = self.log_offset()
         self._run([POSTFIX, "-c", self.conf_dir, "reload"])
+        self.wait_log(r"postfix/master\[\d+\]: reload -- ", timeout, mark)
 
     def __enter__(self):
         return self.start()
@@ -1143,6 +1159,24 @@ class PostfixInstance:
         rx = re.compile(regex, re.M) if isinstance(regex, str) else regex
         text = self.log_text()
         return list(rx.finditer(text, since))
+
+    _DELIVERY_RX = re.compile(
+        r"^(?P<time>\S+ +\d+ [\d:]+) (?P<host>\S+) (?P<program>postfix(?:/[\w.-]+)*/"
+        r"(?:smtp|lmtp|virtual|local|error|discard|pipe))\[\d+\]: (?P<queue_id>[0-9A-Za-z]+): "
+        r"to=<(?P<to>[^>]*)>,(?: orig_to=<(?P<orig_to>[^>]*)>,)? relay=(?P<relay>[^,]+), "
+        r".*dsn=(?P<dsn>\d\.\d+\.\d+), status=(?P<status>\w+) \((?P<text>.*)\)$", re.M)
+
+    def deliveries(self, since=0):
+        """The delivery-attempt log lines (smtp, virtual, error ...) as dicts: time, host, program,
+        queue_id, to, orig_to, relay, dsn, status (sent/bounced/deferred/expired...), text,
+        reply (the remote reply after "said: ", without "(in reply to ...)") or None."""
+        out = []
+        for m in self._DELIVERY_RX.finditer(self.log_text(), since):
+            d = m.groupdict()
+            said = re.search(r"said: (.*?)(?: \(in reply to [^)]*\))?$", d["text"])
+            d["reply"] = said.group(1) if said else None
+            out.append(d)
+        return out
 
     # -- delivered mail (the local domain's Maildirs)
     def delivered(self, rcpt=None):
