@@ -72,6 +72,7 @@ class HarnessSmoke(unittest.TestCase):
                                            "inet:127.0.0.1:%d" % policy_port)) as pf:
             t_up = time.monotonic() - t0
             self.assertTrue(policy.alive())
+            self.assertEqual(pf.check_output, "")      # the configuration is postfix check-clean
 
             # 0. the policy hook: a refused recipient at RCPT TO, on both listeners; the rest goes
             r = pf.smtp_send("alice@sender.test", ["blocked@example.test", "ok0@example.test"],
@@ -179,6 +180,8 @@ class HarnessSmoke(unittest.TestCase):
             raws = bgtest.wait_for(lambda: pf.bounces("dave@sender.test"), 10, what="dave's DSN")
             self.assertEqual(dsn_reports(raws[0]), [("later@example.test", "failed", "4.2.1")])
             pf.wait_queue_empty(10)
+            # no warning from any Postfix program over the whole run
+            self.assertEqual(pf.log_findall(r"^.*(?:warning|error|fatal|panic): .*$"), [])
             master = pf._master_pid()
             self.assertTrue(master)
             kids = pf._descendants(master)
