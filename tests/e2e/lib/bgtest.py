@@ -8,7 +8,11 @@ instance keeps all its files under its own base directory, so two test programs 
 API
 ---
 free_port() -> int
-    A TCP port on 127.0.0.1 that was free a moment ago.
+    A TCP port on 127.0.0.1 that was free a moment ago (never the same one twice per program).
+
+temp_base(prefix="bg-e2e-")
+    Context manager: a fresh directory under the system temp dir (0755, so Postfix's daemons can
+    traverse it), removed afterwards unless BG_E2E_KEEP=1. Use it as the instance's parent dir.
 
 wait_port(port, timeout=10) / wait_port_free(port, timeout=10) / port_listening(port)
     Whether something LISTENs on 127.0.0.1:port, read from /proc/net/tcp: no connection is made,
@@ -78,9 +82,10 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
       postfix/submission, no SASL: clients in mynetworks may relay);
       non-SMTP mail (sendmail(1), pickup) is cleaned by "cleanup -o milter_macro_daemon_name=LOCAL",
       Postfix's own bounce/defer/trace notices by "bcleanup -o milter_macro_daemon_name=BOUNCE";
-    - hooks: main_cf (dict) overrides or adds main.cf keys (e.g. smtpd_recipient_restrictions =
-      check_policy_service inet:127.0.0.1:PORT, smtpd_milters, non_smtpd_milters,
-      internal_mail_filter_classes = bounce); master_cf_extra is appended to master.cf.
+    - smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination (127.0.0.0/8);
+      smtpd_recipient_restrictions is empty; no milter; milter_default_action = tempfail;
+    - hooks: main_cf (dict) overrides or adds main.cf keys (see policy_config(),
+      milter_config()); master_cf_extra is appended to master.cf (e.g. a spawn(8) service).
     Attributes: base, conf_dir, spool_dir, log_path, mail_dir, smtpd_port, submission_port,
     relay_port, local_domain, myhostname.
     Methods:
@@ -98,14 +103,16 @@ PostfixInstance(base_dir, relay_port, smtpd_port=None, main_cf=None, master_cf_e
       .flush()          postqueue -f (retry deferred mail now)
       .queue_empty() -> bool    no message in maildrop/incoming/active/deferred/hold
       .wait_queue_empty(timeout=10)
-      .log_text() -> str; .log_offset() -> int (use as `since` to look only at newer lines)
+      .log_text() -> str; .log_offset() -> int: an offset into log_text(); pass it as `since`
+            to look only at the lines logged after it
       .wait_log(regex, timeout=10, since=0) -> re.Match (re.MULTILINE over log_text()[since:])
       .log_findall(regex, since=0) -> list of re.Match (all matches now, no waiting)
       .deliveries(since=0) -> list of dicts, one per delivery-attempt log line: queue_id, to,
             relay, dsn, status, text, reply (the remote reply after "said: ") ...
       .delivered(rcpt=None) -> list of bytes (messages in BASE/mail, oldest first; rcpt filters)
       .bounces(rcpt=None) -> the delivered messages that are multipart/report DSNs
-      .postconf(*args) -> str (postconf -c BASE/conf ...; edits are backdated, see below)
+      .postconf(*args) -> str (postconf -c BASE/conf ...). After every edit main.cf and
+            master.cf are backdated: Postfix stalls ~1.8 s on a main.cf younger than 2 s.
       .set_main_cf(dict) -> postconf -e for each key (then call reload() if running)
     Context manager: start on enter, stop on exit; on an exception the tail of the Postfix log is
     printed to stderr.
@@ -115,12 +122,14 @@ Environment: BG_E2E_KEEP=1 makes temp_base() keep its directory (for debugging).
 If the test program dies without stopping them (a ctest TIMEOUT kills it), a small watchdog
 process stops the Postfix instance and every Process it started.
 
-LIMITATIONS: needs root (postfix start); a free_port() can in theory be taken by someone else
-before Postfix binds it (start() then fails loudly, it never uses the wrong port silently).
+LIMITATIONS: needs root (postfix start). A port from free_port() can be taken by someone else
+before it is bound: PostfixInstance.start() then picks new ports for its own listeners (only
+when it chose them); elsewhere the bind fails loudly, never silently on a wrong port.
 """
 
 import contextlib
 import email
+import email.message
 import email.policy
 import email.utils
 import fnmatch
@@ -149,11 +158,20 @@ LOOPBACK = "127.0.0.1"
 # ----------------------------------------------------------------------------------------------
 # small helpers
 
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that the kernel just handed out (and we released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that the kernel just handed out (and we released); never the same
+    port twice in one test program."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((LOOPBACK, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("free_port: no new free port on 127.0.0.1")
 
 
 def wait_for(pred, timeout, interval=0.05, what=None):
