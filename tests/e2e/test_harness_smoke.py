@@ -6,7 +6,8 @@ goes in by SMTP, one by sendmail(1). Asserts: the MX got the good recipients and
 one; Postfix logged status=bounced for it; the bounce (a multipart/report DSN naming it with
 status 5.1.1) came back into each sender's mailbox under BASE; the queue drains. Then a 450 is
 retried and delivered once the MX accepts; with TRY_ONCE (set_main_cf + reload) it comes back at
-once as an expired DSN (4.2.1); stop() leaves no process of the instance behind. The fake MX is
+once as an expired DSN (4.2.1); a policy service (policy_config, Process) refuses a recipient at
+RCPT; a milter that is down (milter_config) gives 451 4.7.1; stop() leaves no process behind. The fake MX is
 also checked by itself with smtplib. Needs root (postfix start). Run: /usr/bin/python3 THIS_FILE
 """
 import email
@@ -182,6 +183,13 @@ class HarnessSmoke(unittest.TestCase):
             pf.wait_queue_empty(10)
             # no warning from any Postfix program over the whole run
             self.assertEqual(pf.log_findall(r"^.*(?:warning|error|fatal|panic): .*$"), [])
+
+            # 5. milter_config is a valid configuration, and a milter that is down fails loudly
+            #    with a 4xx (milter_default_action = tempfail), never an accept or a 5xx
+            pf.set_main_cf(bgtest.milter_config("inet:127.0.0.1:%d" % bgtest.free_port()))
+            pf.reload()
+            r = pf.smtp_send("erin@sender.test", ["x@example.test"], b"Subject: m\r\n\r\nm\r\n")
+            self.assertEqual(r["mail"], (451, "4.7.1 Service unavailable - try again later"), r)
             master = pf._master_pid()
             self.assertTrue(master)
             kids = pf._descendants(master)
