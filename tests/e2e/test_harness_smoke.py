@@ -7,8 +7,9 @@ one; Postfix logged status=bounced for it; the bounce (a multipart/report DSN na
 status 5.1.1) came back into each sender's mailbox under BASE; the queue drains. Then a 450 is
 retried and delivered once the MX accepts; with TRY_ONCE (set_main_cf + reload) it comes back at
 once as an expired DSN (4.2.1); a policy service (policy_config, Process) refuses a recipient at
-RCPT; a milter that is down (milter_config) gives 451 4.7.1; stop() leaves no process behind. The fake MX is
-also checked by itself with smtplib. Needs root (postfix start). Run: /usr/bin/python3 THIS_FILE
+RCPT; a milter that is down (milter_config) gives 451 4.7.1; stop() leaves no process behind.
+The fake MX is also checked by itself with smtplib. Needs root (postfix start).
+Run: /usr/bin/python3 THIS_FILE  (BG_E2E_KEEP=1 keeps the instance's directory)
 """
 import email
 import os
