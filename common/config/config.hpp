@@ -52,12 +52,25 @@ struct EnforceConfig {
     std::string tempfail_reply;
 };
 
+// [policyd]: bounceguard-policyd, the Postfix policy daemon (policyd/server.hpp).
+struct PolicydConfig {
+    std::vector<std::string> listen;   // "unix:PATH" or "inet:HOST:PORT" (Postfix notation)
+    std::string user;                  // service user after binding, when started as root ("" = stay)
+    std::int64_t workers = 0;          // threads answering requests (0 = one per CPU)
+    std::int64_t max_connections = 0;  // connections served at once
+    std::int64_t idle_timeout = 0;     // seconds a connection may wait between requests
+    std::int64_t request_timeout = 0;  // seconds from a request's first byte to its end
+    std::int64_t max_line_bytes = 0;   // longest name=value line
+    std::int64_t max_attributes = 0;   // attributes per request
+};
+
 struct Config {
     LogConfig log;
     StoreConfig store;
     ClassifyConfig classify;
     PolicyConfig policy;             // [policy], [breaker], [suppress.*]
     EnforceConfig enforce;           // [enforce]
+    PolicydConfig policyd;           // [policyd]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
 };

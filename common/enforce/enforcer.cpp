@@ -214,12 +214,7 @@ EnforceResult Enforcer::check(SuppressionStore& store, const RcptRequest& rq, Un
         auto found = store.lookup(*key, now);
         r.lookup = found.status;
         if (found.status == LookupStatus::TempError) {
-            r.error = found.error;
-            if (tempfail_on_error_) {
-                r.verdict = EnforceVerdict::Tempfail;
-                r.reply = std::to_string(tempfail_.code) + " " +
-                          (tempfail_.status.empty() ? std::string("4.3.0") : tempfail_.status) + " " + tempfail_.text;
-            }
+            store_error(r, std::move(found.error));
             return r;
         }
         if (found.status != LookupStatus::Found) return r;
@@ -236,6 +231,33 @@ EnforceResult Enforcer::check(SuppressionStore& store, const RcptRequest& rq, Un
         }
     } catch (const std::exception& e) {
         // Out of memory and the like: never let it become a refusal.
+        r = EnforceResult{};
+        r.error = std::string("internal error: ") + e.what();
+    }
+    return r;
+}
+
+void Enforcer::store_error(EnforceResult& r, std::string error) const {
+    r.lookup = LookupStatus::TempError;
+    r.error = std::move(error);
+    if (tempfail_on_error_) {
+        r.verdict = EnforceVerdict::Tempfail;
+        r.reply = std::to_string(tempfail_.code) + " " +
+                  (tempfail_.status.empty() ? std::string("4.3.0") : tempfail_.status) + " " + tempfail_.text;
+    }
+}
+
+EnforceResult Enforcer::unavailable(const RcptRequest& rq, std::string_view error) const noexcept {
+    EnforceResult r;
+    try {
+        r.outbound = is_outbound(rq);
+        if (!r.outbound) return r;
+        if (auto key = normalize_address(rq.recipient); !key) {
+            r.error = "recipient not checked: " + key.error().message;
+            return r;
+        }
+        store_error(r, std::string(error));
+    } catch (const std::exception& e) {
         r = EnforceResult{};
         r.error = std::string("internal error: ") + e.what();
     }

@@ -88,6 +88,9 @@ public:
     bool is_outbound(const RcptRequest& request) const noexcept;
     // The whole decision, including the lookup. Never throws.
     EnforceResult check(SuppressionStore& store, const RcptRequest& request, UnixTime now) const noexcept;
+    // What check() answers when the store cannot be asked at all (it could not be opened):
+    // the same as a lookup that failed with `error`. Never throws.
+    EnforceResult unavailable(const RcptRequest& request, std::string_view error) const noexcept;
     // The reply for a suppression (what check() puts in EnforceResult::reply).
     std::string format_reply(const ReplyTemplate& tpl, std::string_view recipient,
                              const Suppression& s) const;
@@ -96,6 +99,8 @@ public:
 
 private:
     Enforcer() = default;
+    // Fills r for a store error under enforce.on_store_error.
+    void store_error(EnforceResult& r, std::string error) const;
     bool all_ = false;
     bool sasl_ = true;
     bool observe_ = false;

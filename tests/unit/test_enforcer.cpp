@@ -123,6 +123,24 @@ TEST_F(EnforcerFixture, StoreErrorFollowsTheFailureModeNeverA5xx) {
     }
 }
 
+TEST_F(EnforcerFixture, UnavailableStoreIsAStoreErrorNeverA5xx) {
+    const RcptRequest out{.recipient = "dead@example.com", .client_address = "127.0.0.1"};
+    auto r = make().unavailable(out, "store down");
+    EXPECT_EQ(r.verdict, EnforceVerdict::Pass);
+    EXPECT_EQ(r.lookup, LookupStatus::TempError);
+    EXPECT_EQ(r.error, "store down");
+    // Not outbound, or not an address: no lookup would have been made.
+    r = make().unavailable({.recipient = "dead@example.com", .client_address = "192.0.2.1"}, "store down");
+    EXPECT_FALSE(r.outbound);
+    EXPECT_EQ(r.lookup, LookupStatus::NotFound);
+    r = make().unavailable({.recipient = "no-at-sign", .client_address = "127.0.0.1"}, "store down");
+    EXPECT_EQ(r.lookup, LookupStatus::NotFound);
+    config.enforce.on_store_error = "tempfail";
+    r = make().unavailable(out, "store down");
+    EXPECT_EQ(r.verdict, EnforceVerdict::Tempfail);
+    EXPECT_EQ(r.reply.substr(0, 10), "451 4.3.0 ");
+}
+
 TEST(EnforcerTemplates, Validation) {
     EXPECT_TRUE(parse_reply_template("550 5.1.1 gone", 5));
     auto t = parse_reply_template("550 suppressed: {category}", 5);
