@@ -28,6 +28,9 @@ std::string_view to_string(BounceKind kind) noexcept {
 
 namespace {
 
+// Bytes of a DSN's human-readable part kept to check that it agrees with the records.
+constexpr std::size_t max_explanation_bytes = 4096;
+
 using dsn::MimeContent;
 
 struct Prepared {
@@ -193,6 +196,7 @@ Result<ParsedBounce> parse_bounce(std::string_view raw, const BounceLimits& limi
 
     const std::string body = all_text(m, limits.max_text_bytes);
     const std::string_view head = dsn::cut_returned_message(body);
+    out.explanation = std::string(text::clip(head, max_explanation_bytes));
     if (!m.has_original) out.original = pasted_original(body, head, limits);
     const std::string first_to = dsn::first_address(out.original.to);
 
@@ -288,6 +292,27 @@ Verdict fixed_verdict(Category c, std::string_view rule_id) {
     return Verdict{c, ci.blame, ci.decision, rule_id, ci.meaning, ci.advice, {}};
 }
 
+// A hard verdict needs the report to agree with itself. When the human-readable part of a DSN
+// gives a different, specific reason (e.g. "Not enough disk space" above a "5.1.1 User unknown"
+// field) and does not repeat the record's diagnostic, the evidence is contradictory: the verdict
+// becomes soft (the address is suppressed only if it keeps failing), never hard at once.
+void weaken_on_contradiction(BounceRecord& r, std::string_view explanation, const RuleSet& rules) {
+    explanation = text::trim(explanation);
+    if (explanation.empty()) return;
+    // The record's own words (the reply text after the code) found in the explanation: they agree.
+    const std::string_view said = text::trim(r.reply.text.empty() ? std::string_view(r.diagnostic) : r.reply.text);
+    if (said.empty() || text::icontains(explanation, text::clip(said, 24))) return;
+    SmtpReply human;
+    human.text = text::printable(explanation);
+    const Verdict other = classify(human, rules);
+    if (other.category == Category::Unknown || other.category == r.verdict.category) return;
+    if (other.decision == Decision::Hard || other.rule_id.ends_with(".weak")) return;
+    r.verdict.decision = Decision::Soft;
+    r.verdict.adjustment =
+        "the report's human-readable part gives another reason: contradictory evidence is soft, never a suppression at "
+        "once";
+}
+
 SmtpReply reply_of(BounceRecord& r) {
     SmtpReply reply;
     if (auto parsed = parse_reply(r.diagnostic)) reply = std::move(*parsed);
@@ -327,6 +352,8 @@ void classify_bounce(ParsedBounce& bounce, const RuleSet& rules) {
             continue;
         }
         r.verdict = classify(r.reply, rules);
+        if (r.verdict.decision == Decision::Hard && bounce.kind == BounceKind::Dsn)
+            weaken_on_contradiction(r, bounce.explanation, rules);
         if (r.action == "delayed" && r.verdict.decision != Decision::None) {
             r.verdict.decision = Decision::None;
             r.verdict.blame = Blame::Transient;

@@ -72,6 +72,7 @@ struct ParsedBounce {
     OriginalMessage original;
     std::string subject;                // of the bounce itself
     std::string from;                   // of the bounce itself
+    std::string explanation;            // DSN: the human-readable part (clipped), "" otherwise
     bool truncated = false;             // some limit was hit: the result is partial
     std::vector<std::string> warnings;  // what was cut, in words a postmaster understands
 };

@@ -210,3 +210,37 @@ TEST(CliParse, MaildirAndMbox) {
 }
 
 }  // namespace bg
+
+namespace bg {
+namespace {
+
+// The human-readable part must agree with a hard record; otherwise the verdict is soft.
+TEST(DsnParser, ContradictoryExplanationMakesAHardVerdictSoft) {
+    const auto agree = parsed(postfix_dsn);
+    ASSERT_EQ(agree.records.size(), 1U);
+    EXPECT_EQ(agree.records[0].verdict.decision, Decision::Hard);
+
+    std::string contradicted = postfix_dsn;
+    const std::string human =
+        "<u@example.net>: host mx.example.net[192.0.2.1] said: 550 5.1.1 <u@example.net>:\n"
+        "    Recipient address rejected: User unknown (in reply to RCPT TO command)\n";
+    const auto at = contradicted.find(human);
+    ASSERT_NE(at, std::string::npos);
+    contradicted.replace(at, human.size(), "Your message to <u> was automatically rejected:\nNot enough disk space\n");
+    const auto b = parsed(contradicted);
+    ASSERT_EQ(b.records.size(), 1U);
+    EXPECT_EQ(b.records[0].verdict.category, Category::UserUnknown);
+    EXPECT_EQ(b.records[0].verdict.decision, Decision::Soft);
+    EXPECT_FALSE(b.records[0].verdict.adjustment.empty());
+
+    // Boilerplate that names no specific reason does not weaken it.
+    std::string boilerplate = postfix_dsn;
+    boilerplate.replace(boilerplate.find(human), human.size(),
+                        "This is the mail system at host mx.example.org.\nYour message could not be delivered.\n");
+    const auto c = parsed(boilerplate);
+    ASSERT_EQ(c.records.size(), 1U);
+    EXPECT_EQ(c.records[0].verdict.decision, Decision::Hard);
+}
+
+}  // namespace
+}  // namespace bg
