@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "cmd_ingest_log.hpp"
 #include "log/logging.hpp"
 #include "util/duration.hpp"
 
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
     auto* ingest = app.add_subcommand("ingest", "record bounce messages (files, maildir, mbox) through the decision engine");
     ingest->add_option("paths", ingest_paths, "message files, maildir folders, folders of messages, mbox files")->required();
 
+    bg::cli::IngestLogOptions ingest_log_opts;
+    auto* ingest_log = app.add_subcommand("ingest-log", "record the rejections in a Postfix or Sendmail mail log through the decision engine");
+    ingest_log->add_option("file", ingest_log_opts.path, "the mail log, or - for stdin")->required();
+    ingest_log->add_flag("--follow", ingest_log_opts.follow, "keep reading as the log grows, through rotation, until SIGTERM");
+    ingest_log->add_flag("--stats", ingest_log_opts.stats, "print the lines read, recognised, recorded and skipped at the end");
+    ingest_log->add_option("--state", ingest_log_opts.state_file,
+                           "position file (default maillog.state_file with --follow; without --follow: none)");
+
     auto* check = app.add_subcommand("check-config", "validate the configuration and the rules, then exit");
     auto* dump = app.add_subcommand("dump-config", "print the effective configuration, every key with its doc");
     auto* rules_cmd = app.add_subcommand("rules", "list the classification rules in the order they are tried");
@@ -135,7 +144,7 @@ int main(int argc, char** argv) {
     }
     const auto max_bytes = static_cast<std::size_t>(config->classify.max_reply_bytes);
 
-    const bool needs_store = *add || *remove || *show || *list || *expire || *stats || *ingest;
+    const bool needs_store = *add || *remove || *show || *list || *expire || *stats || *ingest || *ingest_log;
     if (needs_store) {
         const std::string uri = g.store_uri.empty() ? config->store.uri : g.store_uri;
         std::optional<bg::Category> list_cat;
@@ -197,6 +206,17 @@ int main(int argc, char** argv) {
             if (*expire) return bg::cli::run_expire(st, retention, std::cout, std::cerr, now);
             if (*stats) return bg::cli::run_stats(st, std::cout, std::cerr);
             if (*ingest) return bg::cli::run_ingest(st, config->policy, **rules, ingest_paths, std::cout, std::cerr, now, log);
+            if (*ingest_log) {
+                auto& o = ingest_log_opts;
+                if (o.follow && o.state_file.empty() && o.path != "-") o.state_file = config->maillog.state_file;
+                o.poll_interval_ms = config->maillog.poll_interval_ms;
+                o.max_line_bytes = static_cast<std::size_t>(config->maillog.max_line_bytes);
+                o.max_queue_ids = static_cast<std::size_t>(config->maillog.max_queue_ids);
+                o.hop_relays = config->maillog.hop_relays;
+                if (o.follow) o.stop = bg::cli::install_stop_signals();
+                std::ios::sync_with_stdio(false);
+                return bg::cli::run_ingest_log(st, config->policy, **rules, o, std::cin, std::cout, std::cerr, log);
+            }
         } catch (const std::exception& e) {
             std::cerr << "bounceguard: " << e.what() << "\n";
             return 1;

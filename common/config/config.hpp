@@ -64,12 +64,22 @@ struct PolicydConfig {
     std::int64_t max_attributes = 0;   // attributes per request
 };
 
+// [maillog]: `bounceguard ingest-log` (common/maillog/).
+struct MaillogConfig {
+    std::string state_file;               // where --follow keeps its position in the log
+    std::int64_t poll_interval_ms = 0;    // how often --follow looks for new lines
+    std::int64_t max_line_bytes = 0;      // a longer log line is cut
+    std::int64_t max_queue_ids = 0;       // queue ids remembered to join a sender to its deliveries
+    std::vector<std::string> hop_relays;  // relay= globs whose status=sent is a hop, not a delivery
+};
+
 struct Config {
     LogConfig log;
     StoreConfig store;
     ClassifyConfig classify;
     PolicyConfig policy;             // [policy], [breaker], [suppress.*]
     EnforceConfig enforce;           // [enforce]
+    MaillogConfig maillog;           // [maillog]
     PolicydConfig policyd;           // [policyd]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
