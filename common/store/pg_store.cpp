@@ -83,6 +83,16 @@ constexpr Statement statements[] = {
     {"count_domain_recipients",
      "SELECT COUNT(DISTINCT recipient) FROM events WHERE domain = $1 AND category = $2 AND time >= $3"},
     {"version", "SELECT COALESCE(MAX(version), 0) FROM schema_version"},
+    // Groups over the events_time index, then each group's newest event through events_domain.
+    {"report",
+     "WITH g AS (SELECT domain, category, blame, COUNT(*) AS n, COUNT(DISTINCT recipient) AS r, "
+     "MIN(time) AS t0, MAX(time) AS t1 FROM events WHERE time >= $1 AND time < $2 "
+     "AND blame NOT IN ('recipient', 'none') AND ($3 = '' OR domain = $3) GROUP BY domain, category, blame) "
+     "SELECT g.domain, g.category, g.blame, g.n, g.r, g.t0, g.t1, e.id, e.time, e.recipient, e.sender, e.source, "
+     "e.reply_code, e.status, e.text, e.stage, e.remote_mta, e.queue_id, e.message_id, e.category, e.blame, "
+     "e.rule_id FROM g JOIN events e ON e.id = (SELECT x.id FROM events x WHERE x.domain = g.domain "
+     "AND x.category = g.category AND x.time = g.t1 AND x.blame = g.blame ORDER BY x.id DESC LIMIT 1) "
+     "ORDER BY g.n DESC, g.domain, g.category LIMIT $4"},
 };
 
 // The columns record_events() COPYs into events, in the order of its tuples.
@@ -109,23 +119,24 @@ Suppression read_suppression(const pqxx::row& r) {
     return s;
 }
 
-Event read_event(const pqxx::row& r) {
+// The 15 event columns starting at column o (events_for's order).
+Event read_event(const pqxx::row& r, int o = 0) {
     Event e;
-    e.id = r[0].as<std::int64_t>();
-    e.time = r[1].as<std::int64_t>();
-    e.recipient = r[2].c_str();
-    e.sender = r[3].c_str();
-    e.source = parse_event_source(r[4].c_str()).value_or(EventSource::Maillog);
-    e.reply_code = r[5].as<int>();
-    e.status = r[6].c_str();
-    e.text = r[7].c_str();
-    e.stage = r[8].c_str();
-    e.remote_mta = r[9].c_str();
-    e.queue_id = r[10].c_str();
-    e.message_id = r[11].c_str();
-    e.category = parse_category(r[12].c_str()).value_or(Category::Unknown);
-    e.blame = parse_blame(r[13].c_str()).value_or(Blame::Unknown);
-    e.rule_id = r[14].c_str();
+    e.id = r[o + 0].as<std::int64_t>();
+    e.time = r[o + 1].as<std::int64_t>();
+    e.recipient = r[o + 2].c_str();
+    e.sender = r[o + 3].c_str();
+    e.source = parse_event_source(r[o + 4].c_str()).value_or(EventSource::Maillog);
+    e.reply_code = r[o + 5].as<int>();
+    e.status = r[o + 6].c_str();
+    e.text = r[o + 7].c_str();
+    e.stage = r[o + 8].c_str();
+    e.remote_mta = r[o + 9].c_str();
+    e.queue_id = r[o + 10].c_str();
+    e.message_id = r[o + 11].c_str();
+    e.category = parse_category(r[o + 12].c_str()).value_or(Category::Unknown);
+    e.blame = parse_blame(r[o + 13].c_str()).value_or(Blame::Unknown);
+    e.rule_id = r[o + 14].c_str();
     return e;
 }
 
@@ -386,6 +397,36 @@ public:
         return guarded("counting recipients", [&]() -> Result<int> {
             pqxx::nontransaction n(conn());
             return n.exec_prepared1("count_domain_recipients", *d, cat(category), since)[0].as<int>();
+        });
+    }
+
+    Result<std::vector<ReportRow>> report(const ReportFilter& f) override {
+        std::string domain;
+        if (!f.domain.empty()) {
+            auto d = normalize_domain(f.domain);
+            if (!d) return d.error();
+            domain = std::move(*d);
+        }
+        std::lock_guard lock(mu_);
+        return guarded("reporting", [&]() -> Result<std::vector<ReportRow>> {
+            pqxx::nontransaction n(conn());
+            const pqxx::result res = n.exec_prepared("report", f.since, f.until > 0 ? f.until : no_limit, domain,
+                                                     f.limit > 0 ? std::int64_t{f.limit} : no_limit);
+            std::vector<ReportRow> out;
+            out.reserve(res.size());
+            for (const auto& row : res) {
+                ReportRow r;
+                r.domain = row[0].c_str();
+                r.category = parse_category(row[1].c_str()).value_or(Category::Unknown);
+                r.blame = parse_blame(row[2].c_str()).value_or(Blame::Unknown);
+                r.events = row[3].as<std::int64_t>();
+                r.recipients = row[4].as<std::int64_t>();
+                r.first_seen = row[5].as<std::int64_t>();
+                r.last_seen = row[6].as<std::int64_t>();
+                r.example = read_event(row, 7);
+                out.push_back(std::move(r));
+            }
+            return out;
         });
     }
 

@@ -108,23 +108,24 @@ Suppression read_suppression(const Query& q) {
     return s;
 }
 
-Event read_event(const Query& q) {
+// The 15 event columns starting at column o (events_for's order).
+Event read_event(const Query& q, int o = 0) {
     Event e;
-    e.id = q.i64(0);
-    e.time = q.i64(1);
-    e.recipient = q.str(2);
-    e.sender = q.str(3);
-    e.source = parse_event_source(q.str(4)).value_or(EventSource::Maillog);
-    e.reply_code = static_cast<int>(q.i64(5));
-    e.status = q.str(6);
-    e.text = q.str(7);
-    e.stage = q.str(8);
-    e.remote_mta = q.str(9);
-    e.queue_id = q.str(10);
-    e.message_id = q.str(11);
-    e.category = parse_category(q.str(12)).value_or(Category::Unknown);
-    e.blame = parse_blame(q.str(13)).value_or(Blame::Unknown);
-    e.rule_id = q.str(14);
+    e.id = q.i64(o + 0);
+    e.time = q.i64(o + 1);
+    e.recipient = q.str(o + 2);
+    e.sender = q.str(o + 3);
+    e.source = parse_event_source(q.str(o + 4)).value_or(EventSource::Maillog);
+    e.reply_code = static_cast<int>(q.i64(o + 5));
+    e.status = q.str(o + 6);
+    e.text = q.str(o + 7);
+    e.stage = q.str(o + 8);
+    e.remote_mta = q.str(o + 9);
+    e.queue_id = q.str(o + 10);
+    e.message_id = q.str(o + 11);
+    e.category = parse_category(q.str(o + 12)).value_or(Category::Unknown);
+    e.blame = parse_blame(q.str(o + 13)).value_or(Blame::Unknown);
+    e.rule_id = q.str(o + 14);
     return e;
 }
 
@@ -174,6 +175,16 @@ constexpr const char* count_events =
     "WHERE recipient = ?1 AND category = ?2 AND time >= ?3";
 constexpr const char* count_domain_recipients =
     "SELECT COUNT(DISTINCT recipient) FROM events WHERE domain = ?1 AND category = ?2 AND time >= ?3";
+// Groups over the events_time index, then each group's newest event through events_domain.
+constexpr const char* report =
+    "WITH g AS (SELECT domain, category, blame, COUNT(*) AS n, COUNT(DISTINCT recipient) AS r, "
+    "MIN(time) AS t0, MAX(time) AS t1 FROM events WHERE time >= ?1 AND time < ?2 "
+    "AND blame NOT IN ('recipient', 'none') AND (?3 = '' OR domain = ?3) GROUP BY domain, category, blame) "
+    "SELECT g.domain, g.category, g.blame, g.n, g.r, g.t0, g.t1, e.id, e.time, e.recipient, e.sender, e.source, "
+    "e.reply_code, e.status, e.text, e.stage, e.remote_mta, e.queue_id, e.message_id, e.category, e.blame, e.rule_id "
+    "FROM g JOIN events e ON e.id = (SELECT x.id FROM events x WHERE x.domain = g.domain "
+    "AND x.category = g.category AND x.time = g.t1 AND x.blame = g.blame ORDER BY x.id DESC LIMIT 1) "
+    "ORDER BY g.n DESC, g.domain, g.category LIMIT ?4";
 }  // namespace sql
 
 class SqliteStore final : public SuppressionStore {
@@ -426,6 +437,37 @@ public:
         q.bind(1, *d).bind(2, to_string(category)).bind(3, since);
         if (const int rc = q.step(); rc != SQLITE_ROW) return Error{message("counting recipients", rc)};
         return static_cast<int>(q.i64(0));
+    }
+
+    Result<std::vector<ReportRow>> report(const ReportFilter& f) override {
+        std::string domain;
+        if (!f.domain.empty()) {
+            auto d = normalize_domain(f.domain);
+            if (!d) return d.error();
+            domain = std::move(*d);
+        }
+        std::lock_guard lock(mu_);
+        auto st = stmt(sql::report);
+        if (!st) return st.error();
+        Query q(*st);
+        q.bind(1, f.since).bind(2, f.until > 0 ? f.until : no_limit).bind(3, domain);
+        q.bind(4, f.limit > 0 ? std::int64_t{f.limit} : no_limit);
+        std::vector<ReportRow> out;
+        int rc;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            ReportRow r;
+            r.domain = q.str(0);
+            r.category = parse_category(q.str(1)).value_or(Category::Unknown);
+            r.blame = parse_blame(q.str(2)).value_or(Blame::Unknown);
+            r.events = q.i64(3);
+            r.recipients = q.i64(4);
+            r.first_seen = q.i64(5);
+            r.last_seen = q.i64(6);
+            r.example = read_event(q, 7);
+            out.push_back(std::move(r));
+        }
+        if (rc != SQLITE_DONE) return Error{message("reporting", rc)};
+        return out;
     }
 
 private:

@@ -77,6 +77,28 @@ struct EventCount {
     bool operator==(const EventCount&) const = default;
 };
 
+// What `bounceguard report` asks for: the events that were NOT the recipient's fault (blame
+// sender_config, reputation, content, transient or unknown) in [since, until), grouped.
+struct ReportFilter {
+    UnixTime since = 0;   // time >= since
+    UnixTime until = 0;   // time < until (0: no end)
+    std::string domain;   // only this destination domain ("" : all)
+    int limit = 0;        // at most this many groups, largest first (0: no limit)
+};
+
+// One group of the report: one destination domain, one category (and its blame).
+struct ReportRow {
+    std::string domain;
+    Category category = Category::Unknown;
+    Blame blame = Blame::Unknown;
+    std::int64_t events = 0;
+    std::int64_t recipients = 0;  // distinct recipients
+    UnixTime first_seen = 0;
+    UnixTime last_seen = 0;
+    Event example;                // the newest event of the group (its reply, rule, remote MTA)
+    bool operator==(const ReportRow&) const = default;
+};
+
 class SuppressionStore {
 public:
     SuppressionStore() = default;
@@ -121,6 +143,10 @@ public:
     virtual Result<EventCount> count_events(std::string_view recipient, Category category, UnixTime since) = 0;
     // Distinct recipients of `domain` with events of `category` since a time (circuit breaker).
     virtual Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since) = 0;
+
+    // Sender-side problems per destination domain and category (see ReportFilter), the most
+    // events first. Uses the events_time index; the example comes through events_domain.
+    virtual Result<std::vector<ReportRow>> report(const ReportFilter& filter) = 0;
 };
 
 // "sqlite:PATH" (PATH may be followed by "?busy_timeout_ms=N"), or a PostgreSQL URI

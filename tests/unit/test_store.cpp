@@ -342,6 +342,73 @@ TEST_P(StoreTest, PutWithUnknownEventIdIsAnError) {
     EXPECT_FALSE(store().get("joe@example.com")->has_value());
 }
 
+// The postmaster's "what is wrong with our sending" view: only events that were not the
+// recipient's fault, grouped per destination and category, with the newest reply as example.
+TEST_P(StoreTest, ReportGroupsSenderSideEventsPerDomainAndCategory) {
+    std::vector<Event> batch;
+    auto blocked = [](std::string rcpt, UnixTime t, std::string text) {
+        Event e = make_event(std::move(rcpt), t, Category::Blocklisted);
+        e.reply_code = 554;
+        e.status = "5.7.1";
+        e.text = std::move(text);
+        e.rule_id = "blocklisted.list";
+        e.remote_mta = "mx.big.example";
+        return e;
+    };
+    batch.push_back(blocked("a@big.example", 1000, "554 5.7.1 blocked using zen.spamhaus.org (old)"));
+    batch.push_back(blocked("b@big.example", 1100, "554 5.7.1 blocked using zen.spamhaus.org"));
+    batch.push_back(blocked("a@big.example", 1200, "554 5.7.1 blocked using zen.spamhaus.org (newest)"));
+    batch.push_back(blocked("c@big.example", 50, "554 5.7.1 before the period"));
+    batch.push_back(make_event("d@big.example", 1150, Category::UserUnknown));    // the recipient's fault
+    batch.push_back(make_event("e@small.example", 1300, Category::Greylisted));  // transient
+    Event delivered = make_event("f@small.example", 1300, Category::Delivered);  // not a failure
+    batch.push_back(delivered);
+    batch.push_back(make_event("g@Small.Example", 1250, Category::AuthFailure));  // sender_config
+    batch.push_back(make_event("h@small.example", 5000, Category::AuthFailure));  // after the period
+    ASSERT_TRUE(store().record_events(batch));
+
+    ReportFilter f;
+    f.since = 500;
+    f.until = 4000;
+    auto r = store().report(f);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->size(), 3u);
+    const ReportRow& top = (*r)[0];
+    EXPECT_EQ(top.domain, "big.example");
+    EXPECT_EQ(top.category, Category::Blocklisted);
+    EXPECT_EQ(top.blame, Blame::Reputation);
+    EXPECT_EQ(top.events, 3);
+    EXPECT_EQ(top.recipients, 2);
+    EXPECT_EQ(top.first_seen, 1000);
+    EXPECT_EQ(top.last_seen, 1200);
+    EXPECT_EQ(top.example.text, "554 5.7.1 blocked using zen.spamhaus.org (newest)");
+    EXPECT_EQ(top.example.reply_code, 554);
+    EXPECT_EQ(top.example.rule_id, "blocklisted.list");
+    EXPECT_EQ(top.example.remote_mta, "mx.big.example");
+    // Ties (one event each) in domain then category order.
+    EXPECT_EQ((*r)[1].domain, "small.example");
+    EXPECT_EQ((*r)[1].category, Category::AuthFailure);
+    EXPECT_EQ((*r)[1].blame, Blame::SenderConfig);
+    EXPECT_EQ((*r)[2].category, Category::Greylisted);
+    EXPECT_EQ((*r)[2].recipients, 1);
+
+    f.domain = "SMALL.example";
+    f.limit = 1;
+    r = store().report(f);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].category, Category::AuthFailure);
+    f.domain = "not a domain!";
+    EXPECT_FALSE(store().report(f));
+
+    f = ReportFilter{};  // the whole history
+    r = store().report(f);
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)[0].events, 4);
+    EXPECT_EQ((*r)[0].first_seen, 50);
+    EXPECT_EQ((*r)[1].events, 2);  // auth_failure at small.example, h@ included
+}
+
 std::vector<std::string> drivers() {
 #ifdef BG_WITH_POSTGRES
     return {"sqlite", "postgresql"};
