@@ -13,6 +13,8 @@
 #include "log/logging.hpp"
 #include "message_walker.hpp"
 #include "policy/recorder.hpp"
+#include "store_json.hpp"
+#include "time_text.hpp"
 #include "util/text.hpp"
 #include "verdict_json.hpp"
 
@@ -22,18 +24,27 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// 1700000000 => "2023-11-14T22:13:20Z"; 0 => "".
-std::string iso_time(UnixTime t) {
-    if (t <= 0) return "";
-    std::tm tm{};
-    const std::time_t tt = static_cast<std::time_t>(t);
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+std::string operator_name() {
+    for (const char* var : {"SUDO_USER", "USER", "LOGNAME"})
+        if (const char* v = std::getenv(var); v && *v) return v;
+    return "unknown";
+}
+
+// Operands, or one per line from stdin when the only operand is "-".
+std::vector<std::string> operands(const std::vector<std::string>& args, std::istream& in) {
+    if (args.size() != 1 || args.front() != "-") return args;
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto t = text::trim(line);
+        if (!t.empty() && t.front() != '#') out.emplace_back(t);
+    }
+    return out;
 }
 
 Json time_or_null(UnixTime t) { return t > 0 ? Json(iso_time(t)) : Json(); }
+
+}  // namespace
 
 Json suppression_json(const Suppression& s) {
     Json j;
@@ -65,26 +76,6 @@ Json event_json(const Event& e) {
     if (!e.message_id.empty()) j["message_id"] = e.message_id;
     return j;
 }
-
-std::string operator_name() {
-    for (const char* var : {"SUDO_USER", "USER", "LOGNAME"})
-        if (const char* v = std::getenv(var); v && *v) return v;
-    return "unknown";
-}
-
-// Operands, or one per line from stdin when the only operand is "-".
-std::vector<std::string> operands(const std::vector<std::string>& args, std::istream& in) {
-    if (args.size() != 1 || args.front() != "-") return args;
-    std::vector<std::string> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto t = text::trim(line);
-        if (!t.empty() && t.front() != '#') out.emplace_back(t);
-    }
-    return out;
-}
-
-}  // namespace
 
 int run_add(SuppressionStore& store, const AddOptions& o, std::istream& in, std::ostream& out, std::ostream& err,
             UnixTime now) {

@@ -3,11 +3,16 @@
 // 2 usage or configuration error (shared/docs/DESIGN.md "Contracts").
 #include <CLI/CLI.hpp>
 #include <ctime>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
 #include "cmd_ingest_log.hpp"
+#include "store_io.hpp"
+#include "time_text.hpp"
 #include "log/logging.hpp"
 #include "util/duration.hpp"
 
@@ -109,6 +114,34 @@ int main(int argc, char** argv) {
     ingest_log->add_option("--state", ingest_log_opts.state_file,
                            "position file (default maillog.state_file with --follow; without --follow: none)");
 
+    // Lists and summaries in and out of the store (store_io.hpp).
+    std::string report_since = "7d", report_domain;
+    bool report_json = false;
+    int report_limit = 0;
+    auto* report = app.add_subcommand("report", "rejections that were OUR problem, per destination domain and category");
+    report->add_option("--since", report_since, "DURATION back from now (default 7d) or a DATE (2026-01-31)");
+    report->add_option("--domain", report_domain, "only this destination domain");
+    report->add_option("--limit", report_limit, "at most N groups, the largest first");
+    report->add_flag("--json", report_json, "one JSON object per line");
+
+    std::string export_format = "csv";
+    auto* export_cmd = app.add_subcommand("export", "write the suppression list as csv, json or a Postfix access table");
+    export_cmd->add_option("--format", export_format, "csv (default), json, or postfix (for check_recipient_access)");
+    export_cmd->add_option("--category", list_category, "only this category");
+    export_cmd->add_option("--since", list_since, "only those seen within DURATION, e.g. 7d");
+    export_cmd->add_option("--domain", list_domain, "only the addresses and the entry of this domain");
+    export_cmd->add_option("--limit", list_limit, "at most N rows");
+    export_cmd->add_flag("--all", list_all, "include expired entries not purged yet");
+
+    bg::cli::ImportOptions import_opts;
+    std::string import_file, import_kind;
+    auto* import_cmd = app.add_subcommand("import", "read a suppression list: ours (csv, json) or a hosted sender's export");
+    import_cmd->add_option("file", import_file, "FILE, or - for stdin")->required();
+    import_cmd->add_option("--format", import_opts.format, "csv (default), json, sendgrid, mailgun, ses, postmark, mailchimp");
+    import_cmd->add_option("--kind", import_kind, "which list the file is: bounce, block, invalid, complaint, unsubscribe");
+    import_cmd->add_flag("--dry-run", import_opts.dry_run, "read and decide, print the counts, write nothing");
+    import_cmd->add_flag("--skip-unsubscribes", import_opts.skip_unsubscribes, "leave unsubscribed addresses out");
+
     auto* check = app.add_subcommand("check-config", "validate the configuration and the rules, then exit");
     auto* dump = app.add_subcommand("dump-config", "print the effective configuration, every key with its doc");
     auto* rules_cmd = app.add_subcommand("rules", "list the classification rules in the order they are tried");
@@ -144,7 +177,8 @@ int main(int argc, char** argv) {
     }
     const auto max_bytes = static_cast<std::size_t>(config->classify.max_reply_bytes);
 
-    const bool needs_store = *add || *remove || *show || *list || *expire || *stats || *ingest || *ingest_log;
+    const bool needs_store = *add || *remove || *show || *list || *expire || *stats || *ingest || *ingest_log || *report ||
+                             *export_cmd || *import_cmd;
     if (needs_store) {
         const std::string uri = g.store_uri.empty() ? config->store.uri : g.store_uri;
         std::optional<bg::Category> list_cat;
@@ -172,6 +206,32 @@ int main(int argc, char** argv) {
         if (*remove && remove_keys.empty() && remove_domain.empty()) {
             std::cerr << "bounceguard: remove: name addresses, - or --domain DOMAIN\n";
             return 2;
+        }
+        std::optional<bg::UnixTime> report_from;
+        if (*report && !(report_from = bg::cli::parse_since(report_since, std::time(nullptr)))) {
+            std::cerr << "bounceguard: report: --since: '" << report_since << "' is neither a duration nor a date\n";
+            return 2;
+        }
+        std::optional<bg::cli::ExportFormat> export_fmt = bg::cli::parse_export_format(export_format);
+        if (*export_cmd && !export_fmt) {
+            std::cerr << "bounceguard: export: --format: '" << export_format << "' is not csv, json or postfix\n";
+            return 2;
+        }
+        if (*import_cmd && !bg::cli::is_import_format(import_opts.format)) {
+            std::cerr << "bounceguard: import: --format: unknown format '" << import_opts.format << "'\n";
+            return 2;
+        }
+        if (*import_cmd && !import_kind.empty() && !(import_opts.kind = bg::cli::parse_import_kind(import_kind))) {
+            std::cerr << "bounceguard: import: --kind: '" << import_kind << "' is not bounce, block, invalid, complaint or unsubscribe\n";
+            return 2;
+        }
+        std::ifstream import_in;
+        if (*import_cmd && import_file != "-") {
+            import_in.open(import_file, std::ios::binary);
+            if (!import_in) {
+                std::cerr << "bounceguard: import: " << import_file << ": cannot open: " << std::strerror(errno) << "\n";
+                return 1;
+            }
         }
         auto store = bg::open_store(uri);
         if (!store) {
@@ -205,6 +265,27 @@ int main(int argc, char** argv) {
             }
             if (*expire) return bg::cli::run_expire(st, retention, std::cout, std::cerr, now);
             if (*stats) return bg::cli::run_stats(st, std::cout, std::cerr);
+            if (*report) {
+                bg::ReportFilter f;
+                f.since = *report_from;
+                f.domain = report_domain;
+                f.limit = report_limit;
+                return bg::cli::run_report(st, f, report_json, std::cout, std::cerr);
+            }
+            if (*export_cmd) {
+                bg::ListFilter f;
+                f.category = list_cat;
+                f.since = since ? now - since : 0;
+                f.domain = list_domain;
+                f.limit = list_limit;
+                f.include_expired = list_all;
+                f.now = now;
+                return bg::cli::run_export(st, *config, *export_fmt, f, std::cout, std::cerr, now);
+            }
+            if (*import_cmd) {
+                std::istream& in = import_file == "-" ? std::cin : import_in;
+                return bg::cli::run_import(st, config->policy, **rules, import_opts, in, std::cout, std::cerr, now);
+            }
             if (*ingest) return bg::cli::run_ingest(st, config->policy, **rules, ingest_paths, std::cout, std::cerr, now, log);
             if (*ingest_log) {
                 auto& o = ingest_log_opts;
