@@ -3,9 +3,12 @@
 // rate of events recorded in batches. A program, not a test (tests/ holds the tests).
 //
 //   bench_store [--store URI] [--addresses N] [--lookups M] [--events E] [--batch B]
+//   bench_store --pg [...]
 // Defaults: a fresh SQLite file in a temporary directory, N = 1,000,000, M = 200,000,
-// E = 200,000, B = 1,000. The issue's full run: --addresses 10000000. For PostgreSQL pass
-// --store postgresql://... of an EMPTY database (the benchmark fills it).
+// E = 200,000, B = 1,000. The issue's full run: --addresses 10000000. For PostgreSQL, --pg starts a
+// private cluster (initdb + pg_ctl in a temporary directory, 127.0.0.1 on a free port, as the store
+// tests do; built when the tests are) and removes it at the end; or pass --store postgresql://...
+// of an EMPTY database (the benchmark fills it).
 // Targets (issue 4, SQLite): lookup p99 < 20 us, >= 50,000 events/s in batches, < 200 bytes/address.
 #include <algorithm>
 #include <chrono>
@@ -19,6 +22,9 @@
 #include <unistd.h>
 
 #include "store/suppression_store.hpp"
+#ifdef BG_BENCH_PRIVATE_PG
+#include "test_store_support.hpp"
+#endif
 
 namespace {
 
@@ -159,6 +165,27 @@ int main(int argc, char** argv) {
     const long events = arg(argc, argv, "--events", 200'000);
     const long batch = std::max(1L, arg(argc, argv, "--batch", 1000));
 
+    bool private_pg = false;
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--pg") private_pg = true;
+    if (private_pg) {
+#ifdef BG_BENCH_PRIVATE_PG
+        auto& pg = bg::testing_support::PgCluster::instance();
+        if (!pg.ok()) {
+            std::fprintf(stderr, "bench_store: the private PostgreSQL cluster did not start: %s\n", pg.error().c_str());
+            return 1;
+        }
+        uri = pg.create_database();
+        if (uri.empty()) {
+            std::fprintf(stderr, "bench_store: CREATE DATABASE failed\n");
+            pg.shutdown();
+            return 1;
+        }
+#else
+        std::fprintf(stderr, "bench_store: --pg needs a build with BG_WITH_POSTGRES and BG_BUILD_TESTS\n");
+        return 2;
+#endif
+    }
     std::filesystem::path tmp;
     if (uri.empty()) {
         tmp = std::filesystem::temp_directory_path() / ("bg_bench_store_" + std::to_string(::getpid()));
@@ -183,5 +210,8 @@ int main(int argc, char** argv) {
         std::error_code ec;
         std::filesystem::remove_all(tmp, ec);
     }
+#ifdef BG_BENCH_PRIVATE_PG
+    if (private_pg) bg::testing_support::PgCluster::instance().shutdown();
+#endif
     return rc;
 }
