@@ -46,6 +46,9 @@
 // (or, in a JSON document, entry) number and skipped; the exit status is then 1.
 // SECURITY: the file comes from elsewhere: CSV records and JSON lines are capped, a JSON document at
 //   max_json_document_bytes; every address is normalised; texts are cleaned and clipped.
+// LIMITATION: a JSON document (SES, Postmark, the APIs' JSON) is parsed whole, so it takes several
+//   times its size in memory (hence the cap); CSV and our JSON lines are streamed. Dates without a
+//   zone are read as UTC. Each row costs one get() to keep an existing entry as it is.
 #include <algorithm>
 #include <iostream>
 #include <map>
