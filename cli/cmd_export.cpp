@@ -13,7 +13,8 @@
 //   form would then be needed for subdomains, and bounceguard never writes it). The table is a
 //   snapshot: entries with a TTL stay in it until the next export; export and postmap it again from
 //   cron after `bounceguard expire`. Keys Postfix cannot hold (a quoted local part with spaces) are
-//   left out and reported.
+//   left out and reported. International domains are written as the store keeps them (A-labels,
+//   "xn--..."): a recipient that a client sends in UTF-8 (SMTPUTF8) does not match those lines.
 // SECURITY: keys are normalised addresses; reasons may come from bounces: CSV quoting, JSON
 //   escaping, and the reply template's own cleaning (printable, clipped) for the access table.
 #include <iostream>
