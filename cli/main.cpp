@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
                 return bg::cli::run_export(st, *config, *export_fmt, f, std::cout, std::cerr, now);
             }
             if (*import_cmd) {
+                std::ios::sync_with_stdio(false);  // stdin is read byte by byte: no stdio per byte
                 std::istream& in = import_file == "-" ? std::cin : import_in;
                 return bg::cli::run_import(st, config->policy, **rules, import_opts, in, std::cout, std::cerr, now);
             }
