@@ -60,15 +60,19 @@ std::optional<Learned> learn(const DeliveryRecord& r, const RuleSet& rules, cons
     e.source = EventSource::Maillog;
     e.queue_id = r.queue_id;
     e.message_id = r.message_id;
-    const SmtpReply reply = reply_of(r);
-    e.reply_code = reply.code;
-    e.status = reply.status ? reply.status->to_string() : r.dsn;
     e.text = text::valid_utf8(text::clip(text::printable(r.reply), 1000));
-    e.stage = std::string(to_string(reply.stage));
-    e.remote_mta = text::valid_utf8(text::clip(text::printable(reply.remote_host), 255));
     if (r.status == DeliveryStatus::Sent) {
+        // A success needs no reply parsing: it is evidence of delivery whatever the text says.
+        e.status = r.dsn;
+        e.stage = std::string(to_string(SmtpStage::Unknown));
+        if (r.relay != "none") e.remote_mta = text::valid_utf8(text::clip(text::printable(relay_host(r.relay)), 255));
         l.verdict = delivered_verdict();
     } else {
+        const SmtpReply reply = reply_of(r);
+        e.reply_code = reply.code;
+        e.status = reply.status ? reply.status->to_string() : r.dsn;
+        e.stage = std::string(to_string(reply.stage));
+        e.remote_mta = text::valid_utf8(text::clip(text::printable(reply.remote_host), 255));
         l.verdict = classify(reply, rules);
     }
     l.decision = l.verdict.decision;
