@@ -11,6 +11,9 @@
 // "from=" line) and the Message-ID (Postfix cleanup, Sendmail msgid=) are remembered per queue id
 // in a table with a fixed capacity; past it the oldest entries are forgotten (their records then
 // have no sender).
+// LIMITATION: without a program name (`journalctl -o cat`) Postfix's cleanup lines cannot be told
+// from a delivery agent's: a message refused whole by a milter at end of data is then read as a
+// bounce of its recipients. Use a prefix that names the program (the default, or -o short-iso).
 // SECURITY: every line is untrusted: the caller caps its length; the scanners are linear and
 // bounded; remembered state is capped (MaillogLimits). Nothing here trusts a line to be well
 // formed: anything unexpected makes the line Unknown.

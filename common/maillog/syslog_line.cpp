@@ -31,7 +31,8 @@ int month_of(std::string_view m) noexcept {
     return 0;
 }
 
-// "Nov 25 15:36:33" or "Nov  5 15:36:33" at s[0...]; returns the length consumed or 0.
+// "Nov 25 15:36:33" or "Nov  5 15:36:33" (or "Nov 25 15:36:33.123456") at s[0...]; returns the
+// length consumed or 0.
 std::size_t parse_bsd_time(std::string_view s, LogTime& t) noexcept {
     if (s.size() < 15 || s[3] != ' ') return 0;
     const int m = month_of(s.substr(0, 3));
@@ -44,7 +45,12 @@ std::size_t parse_bsd_time(std::string_view s, LogTime& t) noexcept {
     if (!digits(s, 7, 2, h) || !digits(s, 10, 2, mi) || !digits(s, 13, 2, sec)) return 0;
     if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60) return 0;
     t = LogTime{0, m, day, h, mi, sec, false, 0};
-    return 15;
+    std::size_t i = 15;
+    if (i < s.size() && s[i] == '.') {  // journalctl -o short-precise: "15:36:33.123456"
+        ++i;
+        while (i < s.size() && is_digit(s[i])) ++i;
+    }
+    return i;
 }
 
 // "2026-11-25T15:36:33[.123456][Z|+01:00|+0100]" (also with a space for the T); returns the

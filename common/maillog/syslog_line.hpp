@@ -2,7 +2,8 @@
 // and pid. Shapes: RFC 3164 ("<22>Nov 25 15:36:33 mta postfix/smtp[12547]: ...", with or without
 // the priority and the host, as Postfix's maillog_file and a bare /dev/log reader write them),
 // RFC 5424 ("<22>1 2026-11-25T15:36:33.123Z mta postfix/smtp 12547 - - ..."), ISO timestamps
-// (rsyslog's file format, `journalctl -o short-iso`, `-o short-iso-precise`) and no prefix at all
+// (rsyslog's file format, `journalctl -o short-iso`, `-o short-iso-precise`), journalctl's
+// default and `-o short-precise` (RFC 3164 shapes, the latter with microseconds) and no prefix at all
 // (`journalctl -o cat`: the message alone, program unknown).
 // SECURITY: the line is untrusted; the scanner is linear, never allocates, and a line that fits
 // no shape is returned whole as the message with no program.

@@ -95,6 +95,8 @@ TEST(SyslogLine, Prefixes) {
          {2026, 11, 25, 15, 36, 33, true, 0}},
         {"2026-11-25T15:36:33.123456-05:30 h sm-mta[9]: m", "sm-mta", "h", "m",
          {2026, 11, 25, 15, 36, 33, true, -(5 * 3600 + 30 * 60)}},
+        {"Nov 25 15:36:33.123456 mta postfix/smtp[12547]: m", "postfix/smtp", "mta", "m",
+         {0, 11, 25, 15, 36, 33, false, 0}},
         {"61CDCA72B08: to=<a@b>, status=sent", "", "", "61CDCA72B08: to=<a@b>, status=sent", {}},
         {"Foo 25 15:36:33 x y: z", "", "", "Foo 25 15:36:33 x y: z", {}},
         {"", "", "", "", {}},
