@@ -14,7 +14,7 @@ namespace bg::maillog {
 
 namespace {
 
-constexpr std::size_t tail_bytes = 64;
+constexpr std::size_t tail_bytes = 4096;  // several lines: log lines may end alike
 constexpr std::size_t read_chunk = 64 * 1024;
 
 std::int64_t now_ms() {
@@ -90,6 +90,9 @@ struct LogFollower::Source {
     std::string partial;             // the incomplete line read so far (at most max_line bytes)
     bool partial_cut = false;        // the incomplete line was longer than max_line
     std::uint64_t checked_offset = 0, checked_hash = 0;  // to notice a truncate-and-refill
+    // The last bytes read (ending at read_pos), so the position's hash is of the bytes as they
+    // were read: a file truncated and refilled between the read and the save is still noticed.
+    std::string tail;
 
     ~Source() {
         if (fd >= 0) ::close(fd);
@@ -111,6 +114,20 @@ struct LogFollower::Source {
         partial.clear();
         partial_cut = false;
         checked_offset = checked_hash = 0;
+        tail.clear();
+    }
+    // Keeps `tail` ending at read_pos after `n` more bytes were read into `bytes`.
+    void keep_tail(std::string_view bytes, std::size_t keep) {
+        tail.append(bytes);
+        if (tail.size() > 2 * keep) tail.erase(0, tail.size() - keep);
+    }
+    // The hash of the (up to) tail_bytes bytes before offset, from what was read when possible.
+    std::optional<std::uint64_t> hash_at_offset() const {
+        const std::size_t need = static_cast<std::size_t>(std::min<std::uint64_t>(offset, tail_bytes));
+        const std::uint64_t back = read_pos - offset;
+        if (tail.size() >= back + need)
+            return fnv1a(std::string_view(tail).substr(tail.size() - static_cast<std::size_t>(back) - need, need));
+        return tail_hash(fd, offset);
     }
 };
 
@@ -149,6 +166,7 @@ std::size_t LogFollower::drain(Source& s, const LineFn& on_line, std::size_t max
         const ssize_t n = ::pread(s.fd, buf.data(), buf.size(), static_cast<off_t>(s.read_pos));
         if (n <= 0) break;
         const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+        s.keep_tail(chunk, tail_bytes + max_line_ + 1);
         std::size_t start = 0;
         while (start < chunk.size()) {
             const auto nl = chunk.find('\n', start);
@@ -175,6 +193,9 @@ std::size_t LogFollower::drain(Source& s, const LineFn& on_line, std::size_t max
         }
         if (start < chunk.size() || lines >= max_lines) {
             // Stopped early: continue after the last complete line next time.
+            const std::uint64_t unread = s.read_pos + static_cast<std::uint64_t>(n) - s.offset;
+            if (s.tail.size() >= unread) s.tail.resize(s.tail.size() - static_cast<std::size_t>(unread));
+            else s.tail.clear();
             s.read_pos = s.offset;
             s.partial.clear();
             s.partial_cut = false;
@@ -246,7 +267,7 @@ FollowPosition LogFollower::position() const {
     p.device = cur_->dev;
     p.inode = cur_->ino;
     p.offset = cur_->offset;
-    if (auto h = tail_hash(cur_->fd, p.offset)) {
+    if (auto h = cur_->hash_at_offset()) {
         p.tail_hash = *h;
         cur_->checked_offset = p.offset;
         cur_->checked_hash = *h;

@@ -33,7 +33,7 @@ struct FollowPosition {
     std::uint64_t device = 0;
     std::uint64_t inode = 0;
     std::uint64_t offset = 0;     // after the last complete line handed out
-    std::uint64_t tail_hash = 0;  // FNV-1a of the (up to) 64 bytes before offset
+    std::uint64_t tail_hash = 0;  // FNV-1a of the (up to) 4096 bytes before offset
 
     bool operator==(const FollowPosition&) const = default;
 };

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "classify/rule_set.hpp"
 #include "config/config.hpp"
@@ -356,6 +357,78 @@ TEST_F(IngestLog, LongLinesAreCutAndCounted) {
     EXPECT_EQ(s.read, 2u);
     EXPECT_EQ(s.truncated, 1u);
     EXPECT_TRUE(suppressed("l@example.net"));
+}
+
+TEST_F(IngestLog, FollowThroughRotationAndRestartRecordsEveryLineOnce) {
+    const std::string log = (dir_ / "mail.log").string();
+    const std::string db = "sqlite:" + (dir_ / "db").string();
+    int next = 0;
+    auto write = [&](int n) {
+        std::ofstream out(log, std::ios::app);
+        for (int i = 0; i < n; ++i, ++next)
+            out << pf("F" + std::to_string(100000 + next), "r" + std::to_string(next) + "@example.net", "bounced",
+                      "5.1.1", "host mx said: 550 5.1.1 User unknown (in reply to RCPT TO command)")
+                << "Nov 25 10:00:00 mta postfix/smtpd[9]: connect from unknown[192.0.2.1]\n";
+    };
+    // A second connection to the same store watches the follower's progress.
+    auto watcher = open_store(db).value();
+    auto recorded = [&](int n) {
+        for (int i = 0; i < 500; ++i) {
+            auto ev = watcher->events_for("r" + std::to_string(n - 1) + "@example.net", 0);
+            if (ev && !ev->empty()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    // Joins the follower thread whatever happens (an ASSERT returns early).
+    struct Joiner {
+        std::atomic<bool> stop{false};
+        std::thread t;
+        ~Joiner() {
+            stop = true;
+            if (t.joinable()) t.join();
+        }
+    };
+    auto run = [&](std::atomic<bool>& stop) {
+        return std::thread([&, stopper = &stop] {
+            cli::IngestLogOptions o;
+            o.path = log;
+            o.follow = true;
+            o.state_file = (dir_ / "position").string();
+            o.poll_interval_ms = 10;
+            o.stop = stopper;
+            std::istringstream in;
+            std::ostringstream out, err;
+            auto own = open_store(db).value();
+            EXPECT_EQ(cli::run_ingest_log(*own, policy_, rules(), o, in, out, err, nullptr), 0) << err.str();
+        });
+    };
+    write(5);
+    Joiner j1;
+    j1.t = run(j1.stop);
+    ASSERT_TRUE(recorded(next));
+    fs::rename(log, log + ".1");  // rename rotation
+    write(5);
+    ASSERT_TRUE(recorded(next));
+    fs::copy_file(log, log + ".2");  // copytruncate
+    { std::ofstream(log, std::ios::trunc); }
+    write(5);
+    ASSERT_TRUE(recorded(next));
+    j1.stop = true;
+    j1.t.join();
+    write(5);  // while stopped
+    Joiner j2;
+    j2.t = run(j2.stop);
+    ASSERT_TRUE(recorded(next));
+    write(3);
+    ASSERT_TRUE(recorded(next));
+    j2.stop = true;
+    j2.t.join();
+    for (int i = 0; i < next; ++i) {
+        auto ev = watcher->events_for("r" + std::to_string(i) + "@example.net", 0).value();
+        EXPECT_EQ(ev.size(), 1u) << "r" << i;
+    }
+    EXPECT_EQ(next, 23);
 }
 
 }  // namespace bg::maillog
