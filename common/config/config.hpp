@@ -52,6 +52,26 @@ struct EnforceConfig {
     std::string tempfail_reply;
 };
 
+// [milter]: bounceguard-milter only (milter/): its socket, user, the {daemon_name} split, how
+// bounces are learned and trusted (the outbound token), and its limits.
+struct MilterConfig {
+    std::string listen;                          // unix:PATH or inet:HOST:PORT (Postfix notation)
+    std::string user;                            // drop privileges to this user after binding; "" = stay
+    std::vector<std::string> local_daemon_names; // {daemon_name} of Postfix non-SMTP mail (no RCPT reject)
+    std::vector<std::string> bounce_daemon_names;// {daemon_name} of the MTA's own bounces (trusted)
+    std::string token_key_file;                  // HMAC key for the outbound token; "" = no token
+    bool sign_outbound = true;                   // add the token header to outbound mail
+    std::int64_t token_max_age = 0;              // seconds a returned token stays valid
+    std::int64_t token_max_recipients = 0;       // per-recipient tags in one token header
+    std::string unverified_bounces;              // log or apply
+    bool learned_header = false;                 // add X-Bounceguard-Learned to learned bounces
+    std::string on_internal_error;               // continue or tempfail
+    std::int64_t max_bounce_bytes = 0;           // bytes of a bounce read; the rest is not parsed
+    std::int64_t max_bounce_recipients = 0;      // recipients of one bounce that are recorded
+    std::int64_t max_mime_depth = 0;             // MIME nesting of a bounce that is parsed
+    std::int64_t timeout = 0;                    // seconds libmilter waits on the MTA
+};
+
 // [policyd]: bounceguard-policyd, the Postfix policy daemon (policyd/server.hpp).
 struct PolicydConfig {
     std::vector<std::string> listen;   // "unix:PATH" or "inet:HOST:PORT" (Postfix notation)
@@ -81,6 +101,7 @@ struct Config {
     EnforceConfig enforce;           // [enforce]
     MaillogConfig maillog;           // [maillog]
     PolicydConfig policyd;           // [policyd]
+    MilterConfig milter;             // [milter]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
 };
