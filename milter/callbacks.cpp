@@ -27,6 +27,7 @@ struct Context {
     Session session;
     bool skip_ok = false;     // SMFIP_SKIP negotiated
     bool noreply_hdr = false; // SMFIP_NR_HDR negotiated
+    bool noreply_conn = false; // SMFIP_NR_CONN negotiated
 };
 
 Context* context(SMFICTX* ctx) { return static_cast<Context*>(smfi_getpriv(ctx)); }
@@ -106,36 +107,46 @@ Context* ensure_context(SMFICTX* ctx) {
 extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                                  unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     // Only the actions and steps the milter uses: add/insert and delete headers, remove
-    // recipients; no HELO, DATA, unknown-command or end-of-header events; no reply to each
-    // header when the MTA allows it.
+    // recipients; no HELO, DATA, unknown-command or end-of-header events; no reply to connect
+    // and to each header when the MTA allows it (fewer round trips per message). The no-reply
+    // steps are asked for only when the context that remembers them exists.
+    Context* c = nullptr;
+    try {
+        c = ensure_context(ctx);
+    } catch (const std::exception&) {
+        c = nullptr;  // no context: the connection passes unchecked
+    }
+    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_SKIP;
+    if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT);
-    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_SKIP | SMFIP_NR_HDR);
+    *pf1 = f1 & steps;
     *pf2 = 0;
     *pf3 = 0;
-    try {
-        if (Context* c = ensure_context(ctx)) {
-            c->skip_ok = (*pf1 & SMFIP_SKIP) != 0;
-            c->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
-        }
-    } catch (const std::exception&) {
-        // No context: the connection passes unchecked.
+    if (c) {
+        c->skip_ok = (*pf1 & SMFIP_SKIP) != 0;
+        c->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+        c->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
     }
     return SMFIS_CONTINUE;
 }
 
 extern "C" sfsistat bg_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
+    Context* c = context(ctx);
+    // connect() always continues: with SMFIP_NR_CONN the MTA does not wait for that answer.
+    const sfsistat cont = c && c->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     try {
-        Context* c = ensure_context(ctx);
-        if (!c) return SMFIS_CONTINUE;
+        if (!c) c = ensure_context(ctx);  // an MTA that does not negotiate
+        if (!c) return cont;
         ConnectInfo info;
         info.hostname = hostname ? hostname : "";
         info.address = address_of(reinterpret_cast<const sockaddr*>(hostaddr), &info.port);
         info.daemon_name = macro(ctx, "{daemon_name}");
         info.myhostname = macro(ctx, "j");
-        return translate(ctx, *c, c->session.connect(std::move(info)));
+        c->session.connect(std::move(info));
     } catch (const std::exception&) {
-        return SMFIS_CONTINUE;  // the session logs nothing yet; the connection passes unchecked
+        // The connection passes unchecked (the session has nothing to enforce without it).
     }
+    return cont;
 }
 
 extern "C" sfsistat bg_envfrom(SMFICTX* ctx, char** argv) {
