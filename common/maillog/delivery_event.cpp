@@ -40,6 +40,14 @@ SmtpReply reply_of(const DeliveryRecord& r) {
     return reply;
 }
 
+// Cleaned, clipped, valid UTF-8 (the UTF-8 check only when there is a byte outside ASCII).
+std::string safe_text(std::string_view raw, std::size_t max) {
+    std::string t = text::printable(text::clip(raw, max));
+    for (unsigned char c : t)
+        if (c >= 0x80) return text::valid_utf8(t);
+    return t;
+}
+
 Verdict delivered_verdict() {
     const auto& ci = info(Category::Delivered);
     return Verdict{Category::Delivered, ci.blame, ci.decision, "maillog.sent", ci.meaning, ci.advice, {}};
@@ -60,19 +68,19 @@ std::optional<Learned> learn(const DeliveryRecord& r, const RuleSet& rules, cons
     e.source = EventSource::Maillog;
     e.queue_id = r.queue_id;
     e.message_id = r.message_id;
-    e.text = text::valid_utf8(text::clip(text::printable(r.reply), 1000));
+    e.text = safe_text(r.reply, 1000);
     if (r.status == DeliveryStatus::Sent) {
         // A success needs no reply parsing: it is evidence of delivery whatever the text says.
         e.status = r.dsn;
         e.stage = std::string(to_string(SmtpStage::Unknown));
-        if (r.relay != "none") e.remote_mta = text::valid_utf8(text::clip(text::printable(relay_host(r.relay)), 255));
+        if (r.relay != "none") e.remote_mta = safe_text(relay_host(r.relay), 255);
         l.verdict = delivered_verdict();
     } else {
         const SmtpReply reply = reply_of(r);
         e.reply_code = reply.code;
         e.status = reply.status ? reply.status->to_string() : r.dsn;
         e.stage = std::string(to_string(reply.stage));
-        e.remote_mta = text::valid_utf8(text::clip(text::printable(reply.remote_host), 255));
+        e.remote_mta = safe_text(reply.remote_host, 255);
         l.verdict = classify(reply, rules);
     }
     l.decision = l.verdict.decision;
