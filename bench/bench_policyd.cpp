@@ -224,6 +224,7 @@ int main(int argc, char** argv) {
     const std::string config = dir + "/policyd-bench.toml";
     std::ofstream(config) << "[log]\nlevel = \"info\"\n[policyd]\nuser = \"\"\nworkers = " << workers << "\n";
     const std::string log = dir + "/policyd-bench.log";
+    std::filesystem::remove(log);  // the last run's "listening on" must not be read
     const pid_t pid = ::fork();
     if (pid == 0) {
         const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

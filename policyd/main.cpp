@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,10 +56,18 @@ Result<Config> load(const Options& o) {
     return c;
 }
 
+// The SQLite page cache of every store connection of the process counts against one soft limit
+// (each connection would otherwise keep up to the store's own cache_size, per worker).
+void limit_store_memory(const Config& c) {
+    sqlite3_soft_heap_limit64(c.policyd.sqlite_memory_mb * 1024 * 1024);
+}
+
 Result<std::shared_ptr<const Snapshot>> load_snapshot(const Options& o) {
     auto c = load(o);
     if (!c) return c.error();
-    return Snapshot::make(std::move(*c));
+    auto snap = Snapshot::make(std::move(*c));
+    if (snap) limit_store_memory((*snap)->config);
+    return snap;
 }
 
 // setgid/initgroups/setuid to the service user; nothing when not root.

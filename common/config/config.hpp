@@ -82,6 +82,7 @@ struct PolicydConfig {
     std::int64_t request_timeout = 0;  // seconds from a request's first byte to its end
     std::int64_t max_line_bytes = 0;   // longest name=value line
     std::int64_t max_attributes = 0;   // attributes per request
+    std::int64_t sqlite_memory_mb = 0; // soft limit on the SQLite page cache of all workers
 };
 
 // [maillog]: `bounceguard ingest-log` (common/maillog/).
