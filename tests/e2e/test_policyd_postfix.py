@@ -10,9 +10,12 @@ check_policy_service settings of conf/postfix/main.cf.policyd:
      delivered; Postfix logs the daemon's WARN and the daemon logs "would refuse" once.
   3. the daemon stopped: with default_action=DUNNO and try_limit=1 mail still flows at once,
      dead@ included (nothing checks it), and no 4xx is given.
+  4. the spawn variant (conf/postfix/master.cf.policyd, as user nobody): master(8) runs
+     `bounceguard-policyd --spawn` per smtpd connection; dead@ is refused again, ok@ delivered.
 Usage: test_policyd_postfix.py POLICYD_BINARY CLI_BINARY   (root: postfix start needs it)
 """
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -23,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import bgtest  # noqa: E402
 
-POLICYD, CLI = sys.argv[1], sys.argv[2]
+POLICYD, CLI = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 RCPTS = ["ok@example.test", "dead@example.test"]
 
 
@@ -34,7 +37,7 @@ def check(cond, what):
 
 def write_config(path, base, port, observe=False):
     with open(path, "w") as fh:
-        fh.write('[store]\nuri = "sqlite:%s/bg.db"\n[policyd]\nuser = ""\nlisten = ["inet:127.0.0.1:%d"]\n'
+        fh.write('[store]\nuri = "sqlite:%s/store/bg.db"\n[policyd]\nuser = ""\nlisten = ["inet:127.0.0.1:%d"]\n'
                  % (base, port))
         if observe:
             fh.write('[policy]\nmode = "observe"\n')
@@ -44,6 +47,7 @@ def main():
     with bgtest.temp_base("bg-policyd-pf-") as base:
         conf = os.path.join(base, "bounceguard.toml")
         port = bgtest.free_port()
+        os.mkdir(os.path.join(base, "store"))
         write_config(conf, base, port)
         p = subprocess.run([CLI, "--config", conf, "add", "dead@example.test"], capture_output=True, text=True,
                            timeout=30)
@@ -55,8 +59,11 @@ def main():
         main_cf = {"smtpd_recipient_restrictions":
                    "check_policy_service { inet:127.0.0.1:%d, timeout=5s, default_action=DUNNO, try_limit=1 }"
                    % port}
+        # The spawn service of conf/postfix/master.cf.policyd, run as nobody (step 4).
+        spawn = ("bounceguard-policy unix - n n - 0 spawn\n"
+                 "    user=nobody argv=%s --spawn --config %s\n" % (POLICYD, conf))
         with bgtest.FakeMX([]) as mx, policyd, bgtest.PostfixInstance(os.path.join(base, "pf"), mx.port,
-                                                                      main_cf=main_cf) as pf:
+                                                                      main_cf=main_cf, master_cf_extra=spawn) as pf:
             try:
                 check(pf.check_output == "" or "warning" not in pf.check_output,
                       "postfix check: %s" % pf.check_output)
@@ -107,6 +114,24 @@ def main():
                 check(took < 3, "the send took %.1f s with the daemon down" % took)
                 txs = mx.wait_for(lambda t: [x for x in t if x["accepted"]], timeout=20)
                 check(sorted(txs[0]["rcpts"]) == sorted(RCPTS), "MX got %r" % txs[0]["rcpts"])
+
+                # 4. the spawn variant, as nobody (who must be able to write the store's directory)
+                write_config(conf, base, port)
+                nobody = pwd.getpwnam("nobody")
+                for root, dirs, files in os.walk(os.path.join(base, "store")):
+                    for name in [root] + [os.path.join(root, f) for f in files]:
+                        os.chown(name, nobody.pw_uid, nobody.pw_gid)
+                pf.set_main_cf({"smtpd_recipient_restrictions":
+                                "check_policy_service { unix:private/bounceguard-policy, timeout=5s, "
+                                "default_action=DUNNO, try_limit=1 }"})
+                pf.reload()
+                mx.clear()
+                r = pf.smtp_send("alice@sender.test", RCPTS, msg, port=pf.submission_port)
+                code, text = r["rcpts"]["dead@example.test"]
+                check(code == 550 and "user_unknown" in text, "spawn: dead@ got %r" % (r["rcpts"],))
+                check(r["accepted"] == ["ok@example.test"], "spawn: accepted %r" % r["accepted"])
+                txs = mx.wait_for(lambda t: [x for x in t if x["accepted"]], timeout=20)
+                check(txs[0]["rcpts"] == ["ok@example.test"], "spawn: MX got %r" % txs[0]["rcpts"])
             except Exception:
                 sys.stderr.write("--- policyd log:\n%s\n--- postfix log:\n%s\n" % (policyd.output()[-4000:],
                                                                                   pf.log_tail(80)))
