@@ -61,7 +61,7 @@ std::string status_for(Category c, int code_class) {
 Result<ReplyTemplate> parse_reply_template(std::string_view spec, int want_class) {
     spec = text::trim(spec);
     ReplyTemplate t;
-    const auto bad = [&](std::string why) {
+    const auto bad = [&](const std::string& why) {
         return Error{"reply \"" + text::printable(text::clip(spec, 80)) + "\": " + why};
     };
     if (spec.size() < 3 || std::from_chars(spec.data(), spec.data() + 3, t.code).ptr != spec.data() + 3)
@@ -79,6 +79,9 @@ Result<ReplyTemplate> parse_reply_template(std::string_view spec, int want_class
         if (first[0] - '0' != want_class)
             return bad("the enhanced status class must match the code (" + std::to_string(want_class) + ".X.Y)");
         t.status = std::string(first);
+        rest = sp == std::string_view::npos ? std::string_view{} : text::trim(rest.substr(sp));
+    } else if (first == "{status}") {
+        // The category's status right after the code: what an empty status gives anyway.
         rest = sp == std::string_view::npos ? std::string_view{} : text::trim(rest.substr(sp));
     }
     t.text = std::string(rest);

@@ -45,7 +45,9 @@ TEST_F(EnforcerFixture, RejectsSuppressedOutboundRecipient) {
     EXPECT_EQ(r.verdict, EnforceVerdict::Reject);
     EXPECT_TRUE(r.outbound);
     EXPECT_EQ(r.suppression.key, "dead@example.com");
-    EXPECT_EQ(r.reply.substr(0, 10), "550 5.1.1 ");
+    EXPECT_EQ(r.reply, "550 5.1.1 <dead@example.com> suppressed since " +
+                           std::string(r.reply.substr(r.reply.find("since ") + 6, 10)) + ": user_unknown");
+    EXPECT_EQ(r.reply.find("5.1.1", 5), std::string::npos) << "status written twice: " << r.reply;
     EXPECT_NE(r.reply.find("dead@example.com"), std::string::npos) << r.reply;
     EXPECT_NE(r.reply.find("user_unknown"), std::string::npos) << r.reply;
 }
