@@ -113,6 +113,21 @@ long status_kb(pid_t pid, const char* field) {
     return p == std::string::npos ? -1 : std::atol(s.c_str() + p + std::strlen(field));
 }
 
+// utime + stime of the process, in seconds (/proc/PID/stat fields 14 and 15).
+double cpu_seconds(pid_t pid) {
+    const std::string s = read_file("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = s.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream in(s.substr(close + 2));
+    std::string field;
+    unsigned long long ut = 0, st = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+        if (i == 14) ut = std::stoull(field);
+        if (i == 15) st = std::stoull(field);
+    }
+    return static_cast<double>(ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct Conn {
     int fd = -1;
     std::size_t next = 0;  // index into the request pool
@@ -126,6 +141,7 @@ struct Result {
     std::uint64_t requests = 0;
     std::uint64_t wrong = 0;
     std::vector<std::uint32_t> latency_ns;
+    std::vector<Clock::time_point> sent_at;  // of each latency
 };
 
 // One generator thread: its connections, each with one request in flight (as smtpd waits).
@@ -170,6 +186,7 @@ void drive(std::vector<Conn>& conns, const std::vector<std::string>& pool, const
             c.in.erase(0, p + 2);
             if (c.sent >= start_measure) {
                 ++out.requests;
+                out.sent_at.push_back(c.sent);
                 out.latency_ns.push_back(static_cast<std::uint32_t>(
                     std::min<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(done - c.sent).count(),
                                         4'000'000'000LL)));
@@ -263,7 +280,8 @@ int main(int argc, char** argv) {
                 "%zu-byte requests, %.0f s per level, daemon workers %s\n",
                 static_cast<long long>(entries), hit_share * 100, pool[0].size(), seconds,
                 workers ? std::to_string(workers).c_str() : "= CPUs");
-    std::printf("%12s %12s %10s %10s %10s %8s\n", "connections", "requests/s", "p50 us", "p99 us", "p99.9 us", "wrong");
+    std::printf("%12s %12s %10s %10s %10s %14s %8s\n", "connections", "requests/s", "p50 us", "p99 us", "p99.9 us",
+                "daemon CPU us", "wrong");
     bool all_right = true;
     for (const int n : levels) {
         std::vector<Conn> conns(static_cast<std::size_t>(n));
@@ -285,7 +303,19 @@ int main(int argc, char** argv) {
         const auto warm = t0 + std::chrono::milliseconds(500);
         const auto end = warm + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
         Result r;
-        drive(conns, pool, hit, warm, end, r);
+        const double cpu0 = cpu_seconds(pid);
+        drive(conns, pool, hit, t0, end, r);  // counts from t0, for the CPU time per request
+        const double cpu = cpu_seconds(pid) - cpu0;
+        const double cpu_us = r.requests ? cpu * 1e6 / static_cast<double>(r.requests) : 0;
+        // Only the requests sent after the warm-up count for the rate and the latencies.
+        r.requests = 0;
+        {
+            std::vector<std::uint32_t> kept;
+            for (std::size_t i = 0; i < r.latency_ns.size(); ++i)
+                if (r.sent_at[i] >= warm) kept.push_back(r.latency_ns[i]);
+            r.latency_ns.swap(kept);
+            r.requests = r.latency_ns.size();
+        }
         r.seconds = std::chrono::duration<double>(end - warm).count();
         std::sort(r.latency_ns.begin(), r.latency_ns.end());
         const auto pct = [&](double q) {
@@ -293,8 +323,8 @@ int main(int argc, char** argv) {
             return r.latency_ns[std::min(r.latency_ns.size() - 1, static_cast<std::size_t>(q * r.latency_ns.size()))] /
                    1000.0;
         };
-        std::printf("%12d %12.0f %10.1f %10.1f %10.1f %8llu\n", n, r.requests / r.seconds, pct(0.50), pct(0.99),
-                    pct(0.999), static_cast<unsigned long long>(r.wrong));
+        std::printf("%12d %12.0f %10.1f %10.1f %10.1f %14.1f %8llu\n", n, static_cast<double>(r.requests) / r.seconds,
+                    pct(0.50), pct(0.99), pct(0.999), cpu_us, static_cast<unsigned long long>(r.wrong));
         std::fflush(stdout);
         if (r.wrong) all_right = false;
         for (auto& c : conns) ::close(c.fd);
