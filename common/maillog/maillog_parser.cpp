@@ -239,7 +239,8 @@ LineKind MaillogParser::sendmail(const SyslogLine& l, std::string_view qid, std:
             reply = head.substr(rp + 8);
             head = head.substr(0, rp);
         }
-        const std::string_view dsn = field(head.substr(2), "dsn=");
+        const std::string_view fields = head.size() >= 2 ? head.substr(2) : std::string_view();  // after ", "
+        const std::string_view dsn = field(fields, "dsn=");
         std::optional<DeliveryStatus> status;
         if (!dsn.empty() && dsn[0] == '2') status = DeliveryStatus::Sent;
         else if (!dsn.empty() && dsn[0] == '4') status = DeliveryStatus::Deferred;
@@ -268,7 +269,7 @@ LineKind MaillogParser::sendmail(const SyslogLine& l, std::string_view qid, std:
             r.time = t;
             r.queue_id = std::string(qid);
             r.recipient = capped(rcpt, limits_.max_field_bytes);
-            r.relay = capped(field(head.substr(2), "relay="), limits_.max_field_bytes);
+            r.relay = capped(field(fields, "relay="), limits_.max_field_bytes);
             r.dsn = capped(dsn, 16);
             r.status = *status;
             r.reply = capped(text, limits_.max_reply_bytes);

@@ -231,6 +231,13 @@ TEST(MaillogParser, HostileInputNeverCrashesAndStaysBounded) {
     EXPECT_EQ(p.feed(many, now, out), LineKind::Delivery);
     EXPECT_EQ(out.size(), 5u);
     EXPECT_LE(p.remembered(), 100u);
+    // Found by fuzz_maillog: reply= right after the to= list (no other field) threw out_of_range.
+    out.clear();
+    EXPECT_EQ(p.feed("Nov 25 10:00:00 h sm-mta[1]: QQQQQQ3: to=<a@x.example>, reply=550 5.1.1 gone, stat=User unknown",
+                     now, out),
+              LineKind::Delivery);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].reply, "550 5.1.1 gone");
     // A huge line: linear, cut fields.
     out.clear();
     p.feed("QQQQQQ2: to=<" + std::string(1 << 20, 'a') + "@x>, relay=none, dsn=5.1.1, status=bounced (" +
