@@ -5,7 +5,8 @@
 //   - --spawn: one connection on stdin/stdout, for a master.cf "spawn" service; exits when
 //     Postfix closes it or after policyd.idle_timeout.
 // Options (shared/docs/DESIGN.md "Contracts"): --config FILE, --store URI, --listen SOCKET
-// (repeatable; replaces policyd.listen), --foreground (no detaching; log to stderr).
+// (repeatable; replaces policyd.listen), --foreground (no detaching; log to stderr). Without
+// --foreground it logs to syslog, whatever log.target says (stderr is gone or is the client).
 // Exit codes: 0 clean stop, 1 operational error (bind, privileges), 2 usage or configuration.
 // SECURITY: binds, then drops root before reading a byte from any client or opening the store.
 #include <grp.h>
@@ -192,8 +193,9 @@ int main(int argc, char** argv) {
         std::cerr << "bounceguard-policyd: " << snap.error().message << "\n";
         return 2;
     }
+    // Detached, stderr is /dev/null; under spawn it may be the client's socket: syslog then.
     LogConfig lc = (*snap)->config.log;
-    if (o.spawn && !o.foreground) lc.target = "syslog";  // stderr may be the client's socket
+    if (!o.foreground) lc.target = "syslog";
     auto log = make_logger(lc, "policyd", o.foreground);
     if (!log) {
         std::cerr << "bounceguard-policyd: " << log.error().message << "\n";

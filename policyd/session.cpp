@@ -12,8 +12,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::make(Config config) {
     if (!enforcer) return enforcer.error();
     const ParserLimits limits{.max_line_bytes = static_cast<std::size_t>(config.policyd.max_line_bytes),
                               .max_attributes = static_cast<std::size_t>(config.policyd.max_attributes)};
-    return std::shared_ptr<const Snapshot>(
-        new Snapshot{.config = std::move(config), .enforcer = std::move(*enforcer), .limits = limits});
+    return std::shared_ptr<const Snapshot>(std::make_shared<Snapshot>(
+        Snapshot{.config = std::move(config), .enforcer = std::move(*enforcer), .limits = limits}));
 }
 
 bool LogLimiter::allow(Clock::time_point now, std::uint64_t& held) noexcept {
