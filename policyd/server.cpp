@@ -224,6 +224,7 @@ bool Worker::flush(Conn& c, Clock::time_point now) {
     if (c.pending() == 0) {
         c.out.clear();
         c.out_off = 0;
+        if (c.out.capacity() > max_pending_output) std::string().swap(c.out);  // after a burst
     }
     return true;
 }
