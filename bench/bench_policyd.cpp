@@ -293,6 +293,8 @@ int main(int argc, char** argv) {
             sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
             if (::connect(c.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
                 std::perror("connect");
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
                 return 1;
             }
             const int one = 1;
