@@ -137,7 +137,8 @@ constexpr const char* rollback = "ROLLBACK";
 constexpr const char* version = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
 constexpr const char* lookup =
     "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE key = ?1 AND (expires = 0 OR expires > ?2)";
+    "FROM suppressions WHERE key IN (?1, ?3) AND (expires = 0 OR expires > ?2) "
+    "ORDER BY key = ?1 DESC LIMIT 1";  // one statement: the address entry wins over the domain's
 constexpr const char* get =
     "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
     "FROM suppressions WHERE key = ?1";
@@ -226,21 +227,19 @@ public:
         try {
             auto key = normalize_address(address);
             if (!key) return out;  // not an address: nothing can be suppressed under it
+            const std::string domain_key = "@" + std::string(domain_of(*key));
             std::lock_guard lock(mu_);
-            for (int pass = 0; pass < 2; ++pass) {
-                std::string k = pass == 0 ? *key : "@" + std::string(domain_of(*key));
-                auto st = stmt(sql::lookup);
-                if (!st) return temp_error(st.error().message);
-                Query q(*st);
-                q.bind(1, k).bind(2, now);
-                const int rc = q.step();
-                if (rc == SQLITE_ROW) {
-                    out.status = LookupStatus::Found;
-                    out.suppression = read_suppression(q);
-                    return out;
-                }
-                if (rc != SQLITE_DONE) return temp_error(message("lookup", rc));
+            auto st = stmt(sql::lookup);
+            if (!st) return temp_error(st.error().message);
+            Query q(*st);
+            q.bind(1, *key).bind(2, now).bind(3, domain_key);
+            const int rc = q.step();
+            if (rc == SQLITE_ROW) {
+                out.status = LookupStatus::Found;
+                out.suppression = read_suppression(q);
+                return out;
             }
+            if (rc != SQLITE_DONE) return temp_error(message("lookup", rc));
             out.status = LookupStatus::NotFound;
             return out;
         } catch (const std::exception& e) {
