@@ -28,8 +28,10 @@ std::string iso_date(UnixTime t) {
     return buf;
 }
 
+// The configuration loader lower-cases string lists, so names are compared without case
+// ("ORIGINATING" in main.cf, "originating" in the list).
 bool contains(const std::vector<std::string>& list, std::string_view v) {
-    return std::find(list.begin(), list.end(), v) != list.end();
+    return std::any_of(list.begin(), list.end(), [&](const std::string& x) { return text::iequals(x, v); });
 }
 
 }  // namespace

@@ -76,7 +76,8 @@ TEST_F(EnforcerFixture, OutboundByContextDaemonNameOrScope) {
     const auto e = make();
     EXPECT_FALSE(e.is_outbound({.client_address = "127.0.0.1", .sasl_username = "bob"}));
     EXPECT_TRUE(e.is_outbound({.policy_context = "submission"}));
-    EXPECT_FALSE(e.is_outbound({.policy_context = "Submission"}));
+    EXPECT_TRUE(e.is_outbound({.policy_context = "Submission"}));  // lists are lower-cased on load
+    EXPECT_FALSE(e.is_outbound({.policy_context = "submissions"}));
     EXPECT_TRUE(e.is_outbound({.daemon_name = "ORIGINATING"}));
     config.enforce.scope = "all";
     EXPECT_TRUE(make().is_outbound({.client_address = "198.51.100.1"}));
