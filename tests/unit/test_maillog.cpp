@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/wait.h>
 #include <thread>
 
 #include "classify/rule_set.hpp"
@@ -436,6 +437,30 @@ TEST_F(IngestLog, FollowThroughRotationAndRestartRecordsEveryLineOnce) {
         EXPECT_EQ(ev.size(), 1u) << "r" << i;
     }
     EXPECT_EQ(next, 23);
+}
+
+// The real binary: exit codes and --stats (DESIGN.md "Contracts": 0, 1 operational, 2 usage).
+TEST_F(IngestLog, BinaryExitCodesAndStats) {
+    auto run = [&](const std::string& args) {
+        const std::string out = (dir_ / "out.txt").string();
+        const std::string cmd = std::string(BG_CLI_PATH) + " --store sqlite:" + (dir_ / "cli.db").string() +
+                                " ingest-log " + args + " > " + out + " 2>/dev/null";
+        const int rc = std::system(cmd.c_str());
+        return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out));
+    };
+    const std::string fixture = (fs::path(BG_SOURCE_DIR) / "tests/corpus/maillog/postfix.log").string();
+    auto ok = run("--stats " + fixture);
+    EXPECT_EQ(ok.first, 0);
+    EXPECT_NE(ok.second.find("read=68 recognised="), std::string::npos) << ok.second;
+    EXPECT_NE(ok.second.find("unknown@example.test user_unknown suppress"), std::string::npos) << ok.second;
+    EXPECT_EQ(run((dir_ / "no-such.log").string()).first, 1);
+    { std::ofstream(dir_ / "bad.state") << "not a position\n"; }
+    EXPECT_EQ(run("--state " + (dir_ / "bad.state").string() + " " + fixture).first, 2);
+    EXPECT_EQ(run("").first, 2);  // no FILE
+    // With a state file, a second run reads only what was added since the first.
+    const std::string state = (dir_ / "pos.state").string();
+    EXPECT_NE(run("--stats --state " + state + " " + fixture).second.find("read=68 "), std::string::npos);
+    EXPECT_NE(run("--stats --state " + state + " " + fixture).second.find("read=0 "), std::string::npos);
 }
 
 }  // namespace bg::maillog
