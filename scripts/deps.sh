@@ -16,6 +16,9 @@ packages=(
   # the end-to-end tests and the demo run a private Postfix instance (postfix -c DIR) on loopback,
   # drive the milter with miltertest, and script the remote MX and clients in Python (stdlib only)
   postfix miltertest python3
+  # CI checks: clang-tidy (scripts/tidy.sh); the package test builds a .deb (cpack needs
+  # dpkg-dev's dpkg-shlibdeps and file), lints it and installs it
+  clang-tidy lintian dpkg-dev file
 )
 
 missing=()

@@ -369,8 +369,7 @@ std::vector<BounceRecord> scan_text_bounce(std::string_view body, const BounceLi
     int blanks = 0;
     bool paused = false;      // a blank line ended its paragraph; a label may continue it
     bool prev_sent_by = false;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        const std::string_view line = lines[i];
+    for (const std::string_view line : lines) {
         const std::string_view t = text::trim(line);
         if (names_sender(t)) {
             std::size_t from = text::ifind_fast(t, "from");
