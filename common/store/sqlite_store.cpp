@@ -137,8 +137,11 @@ constexpr const char* rollback = "ROLLBACK";
 constexpr const char* version = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
 constexpr const char* lookup =
     "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE key IN (?1, ?3) AND (expires = 0 OR expires > ?2) "
-    "ORDER BY key = ?1 DESC LIMIT 1";  // one statement: the address entry wins over the domain's
+    "FROM suppressions WHERE key = ?1 AND (expires = 0 OR expires > ?2) "
+    "UNION ALL "
+    "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
+    "FROM suppressions WHERE key = ?3 AND (expires = 0 OR expires > ?2) "
+    "LIMIT 1";  // one statement, no sort: the address entry first, the domain's only if it has none
 constexpr const char* get =
     "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
     "FROM suppressions WHERE key = ?1";
