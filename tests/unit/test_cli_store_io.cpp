@@ -354,7 +354,8 @@ TEST(Import, HostedListsMapToDocumentedCategories) {
         EXPECT_EQ(got->category, c.want) << c.file << " " << c.key;
         EXPECT_EQ(got->first_seen, c.first_seen ? c.first_seen : now) << c.file << " " << c.key;
         EXPECT_EQ(got->added_by, std::string("import:") + c.format);
-        const CategoryPolicy* p = PolicyConfig{}.for_category(c.want);
+        const PolicyConfig policy;  // named: for_category() points into it
+        const CategoryPolicy* p = policy.for_category(c.want);
         ASSERT_NE(p, nullptr);
         EXPECT_EQ(got->expires, p->ttl ? now + p->ttl : 0) << "the category's TTL, from the import";
     }
