@@ -253,7 +253,8 @@ int main(int argc, char** argv) {
                 return bg::cli::run_remove(st, remove_keys, remove_reason, std::cin, std::cout, std::cerr, log);
             }
             if (*show) return bg::cli::run_show(st, show_address, show_json, std::cout, std::cerr, now);
-            if (*list) {
+            // `list` and `export` take the same filters.
+            const auto list_filter = [&] {
                 bg::ListFilter f;
                 f.category = list_cat;
                 f.since = since ? now - since : 0;
@@ -261,8 +262,9 @@ int main(int argc, char** argv) {
                 f.limit = list_limit;
                 f.include_expired = list_all;
                 f.now = now;
-                return bg::cli::run_list(st, f, list_json, std::cout, std::cerr);
-            }
+                return f;
+            };
+            if (*list) return bg::cli::run_list(st, list_filter(), list_json, std::cout, std::cerr);
             if (*expire) return bg::cli::run_expire(st, retention, std::cout, std::cerr, now);
             if (*stats) return bg::cli::run_stats(st, std::cout, std::cerr);
             if (*report) {
@@ -272,16 +274,8 @@ int main(int argc, char** argv) {
                 f.limit = report_limit;
                 return bg::cli::run_report(st, f, report_json, std::cout, std::cerr);
             }
-            if (*export_cmd) {
-                bg::ListFilter f;
-                f.category = list_cat;
-                f.since = since ? now - since : 0;
-                f.domain = list_domain;
-                f.limit = list_limit;
-                f.include_expired = list_all;
-                f.now = now;
-                return bg::cli::run_export(st, *config, *export_fmt, f, std::cout, std::cerr, now);
-            }
+            if (*export_cmd)
+                return bg::cli::run_export(st, *config, *export_fmt, list_filter(), std::cout, std::cerr, now);
             if (*import_cmd) {
                 std::ios::sync_with_stdio(false);  // stdin is read byte by byte: no stdio per byte
                 std::istream& in = import_file == "-" ? std::cin : import_in;

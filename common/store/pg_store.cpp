@@ -331,9 +331,9 @@ public:
     }
 
     Result<std::vector<Suppression>> list(const ListFilter& f) override {
-        auto filter_domain = list_filter_domain(f);
-        if (!filter_domain) return filter_domain.error();
-        const std::string& domain = *filter_domain;
+        auto filtered = filter_domain(f.domain);
+        if (!filtered) return filtered.error();
+        const std::string& domain = *filtered;
         std::lock_guard lock(mu_);
         return guarded("listing suppressions", [&]() -> Result<std::vector<Suppression>> {
             pqxx::nontransaction n(conn());
@@ -401,12 +401,9 @@ public:
     }
 
     Result<std::vector<ReportRow>> report(const ReportFilter& f) override {
-        std::string domain;
-        if (!f.domain.empty()) {
-            auto d = normalize_domain(f.domain);
-            if (!d) return d.error();
-            domain = std::move(*d);
-        }
+        auto filtered = filter_domain(f.domain);
+        if (!filtered) return filtered.error();
+        const std::string domain = std::move(*filtered);
         std::lock_guard lock(mu_);
         return guarded("reporting", [&]() -> Result<std::vector<ReportRow>> {
             pqxx::nontransaction n(conn());

@@ -346,9 +346,9 @@ public:
     }
 
     Result<std::vector<Suppression>> list(const ListFilter& f) override {
-        auto filter_domain = list_filter_domain(f);
-        if (!filter_domain) return filter_domain.error();
-        const std::string& domain = *filter_domain;
+        auto filtered = filter_domain(f.domain);
+        if (!filtered) return filtered.error();
+        const std::string& domain = *filtered;
         std::lock_guard lock(mu_);
         auto st = stmt(sql::list);
         if (!st) return st.error();
@@ -442,12 +442,9 @@ public:
     }
 
     Result<std::vector<ReportRow>> report(const ReportFilter& f) override {
-        std::string domain;
-        if (!f.domain.empty()) {
-            auto d = normalize_domain(f.domain);
-            if (!d) return d.error();
-            domain = std::move(*d);
-        }
+        auto filtered = filter_domain(f.domain);
+        if (!filtered) return filtered.error();
+        const std::string domain = std::move(*filtered);
         std::lock_guard lock(mu_);
         auto st = stmt(sql::report);
         if (!st) return st.error();

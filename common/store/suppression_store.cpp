@@ -69,9 +69,9 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri) {
                  "' is neither sqlite:PATH nor postgresql://..."};
 }
 
-Result<std::string> list_filter_domain(const ListFilter& filter) {
-    if (filter.domain.empty()) return std::string();
-    return normalize_domain(filter.domain);
+Result<std::string> filter_domain(std::string_view domain) {
+    if (domain.empty()) return std::string();
+    return normalize_domain(domain);
 }
 
 Result<std::vector<std::string>> normalize_keys(std::span<const Suppression> entries) {

@@ -161,8 +161,8 @@ Result<std::unique_ptr<SuppressionStore>> open_pg_store(const std::string& conni
 // The normalised keys of entries to write, in order, or the first Error.
 Result<std::vector<std::string>> normalize_keys(std::span<const Suppression> entries);
 
-// The normalised domain of a list filter ("" when the filter names none), or an Error.
-Result<std::string> list_filter_domain(const ListFilter& filter);
+// The normalised domain of a list or report filter ("" when the filter names none), or an Error.
+Result<std::string> filter_domain(std::string_view domain);
 
 // The key a store uses for an address or "@domain" (normalised), or an Error.
 Result<std::string> normalize_key(std::string_view key);
