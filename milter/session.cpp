@@ -75,6 +75,7 @@ Result<SuppressionStore*> StoreHandle::get(UnixTime now) {
     }
     store_ = std::move(*opened);
     return store_.get();
+    store_->set_lookup_snapshot(std::chrono::milliseconds(snapshot_ms_));
 }
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::make(std::shared_ptr<const Config> config,
@@ -93,8 +94,9 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::make(std::shared_ptr<const Con
         if (!key) return Error{"milter.token_key_file: " + key.error().message};
         s->token_key = std::move(*key);
     }
-    s->store = store && store->uri() == config->store.uri ? std::move(store)
-                                                           : std::make_shared<StoreHandle>(config->store.uri);
+    s->store = store && store->uri() == config->store.uri
+                   ? std::move(store)
+                   : std::make_shared<StoreHandle>(config->store.uri, config->store.lookup_snapshot_ms);
     s->limits.max_message_bytes = static_cast<std::size_t>(m.max_bounce_bytes);
     s->limits.max_recipients = static_cast<std::size_t>(m.max_bounce_recipients);
     s->limits.max_mime_depth = static_cast<std::size_t>(m.max_mime_depth);

@@ -45,7 +45,9 @@ namespace bg::milter {
 // so that a milter started while the database is down recovers without a restart.
 class StoreHandle {
 public:
-    explicit StoreHandle(std::string uri) : uri_(std::move(uri)) {}
+    // snapshot_ms: store.lookup_snapshot_ms, applied when the store is opened.
+    explicit StoreHandle(std::string uri, std::int64_t snapshot_ms = 0)
+        : uri_(std::move(uri)), snapshot_ms_(snapshot_ms) {}
     StoreHandle(const StoreHandle&) = delete;
     StoreHandle& operator=(const StoreHandle&) = delete;
     const std::string& uri() const noexcept { return uri_; }
@@ -55,6 +57,7 @@ public:
 private:
     std::mutex mu_;
     std::string uri_;
+    std::int64_t snapshot_ms_ = 0;
     std::unique_ptr<SuppressionStore> store_;
     UnixTime next_try_ = 0;
     std::string last_error_;

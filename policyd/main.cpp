@@ -154,6 +154,7 @@ int run_spawn(std::shared_ptr<const Snapshot> snap, spdlog::logger& log) {
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
             if (session.in_request()) log.info("spawn: client disconnected in the middle of a request");
+        store->set_lookup_snapshot(std::chrono::milliseconds(snap->config.store.lookup_snapshot_ms));
             break;
         }
         const bool was_in_request = session.in_request();

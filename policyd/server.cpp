@@ -149,6 +149,7 @@ void Worker::open_store(Clock::time_point now) {
     if (s) {
         store_ = std::move(*s);
         ctx_.store = store_.get();
+        store_->set_lookup_snapshot(std::chrono::milliseconds(ctx_.snapshot->config.store.lookup_snapshot_ms));
         ctx_.store_error.clear();
         return;
     }
@@ -170,6 +171,8 @@ void Worker::refresh(Clock::time_point now) {
         for (auto& [p, c] : conns_) c->session.set_limits(ctx_.snapshot->limits);
         if (ctx_.snapshot->config.store.uri != store_uri_) open_store(now);
     }
+        else if (store_)
+            store_->set_lookup_snapshot(std::chrono::milliseconds(ctx_.snapshot->config.store.lookup_snapshot_ms));
     if (!store_ && now >= next_store_try_) {
         open_store(now);
         if (store_) shared_.log->info("store open again: {}", store_uri_);

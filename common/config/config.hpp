@@ -36,6 +36,7 @@ struct ClassifyConfig {
 struct StoreConfig {
     std::string uri;                 // sqlite:PATH or postgresql://...
     std::int64_t event_retention = 0;  // seconds events are kept (`bounceguard expire`)
+    std::int64_t lookup_snapshot_ms = 0;  // daemons: lookups share a read snapshot this long
 };
 
 // [enforce]: who is checked at RCPT TO and what a suppressed recipient gets (enforce/enforcer.hpp).

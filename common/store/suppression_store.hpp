@@ -15,6 +15,7 @@
 // a process that wants parallel lookups opens one store per thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -114,6 +115,11 @@ public:
     // The active suppression for the address, else for its domain ("@domain"); entries with
     // 0 < expires <= now are ignored. Never throws.
     virtual LookupResult lookup(std::string_view address, UnixTime now) noexcept = 0;
+    // Lets consecutive lookups share one read snapshot for at most max_age (0, the default: every
+    // lookup reads the latest data). A change made through another connection is then seen at
+    // most max_age later; changes through this store object are seen at once. The daemons turn it
+    // on (store.lookup_snapshot_ms); drivers without a cheaper path ignore it.
+    virtual void set_lookup_snapshot(std::chrono::milliseconds max_age) { (void)max_age; }
 
     // Records the events in one transaction (all or none); returns the ids assigned, in order.
     virtual Result<std::vector<std::int64_t>> record_events(std::span<const Event> events) = 0;

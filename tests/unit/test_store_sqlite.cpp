@@ -9,9 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/suppression_store.hpp"
@@ -290,6 +292,79 @@ TEST(SqliteStoreCrash, SigkillMidBatchLosesNothingCommitted) {
     auto ev = (*s)->events_for("r0@example.com", 0);
     ASSERT_TRUE(ev);
     EXPECT_GE(ev->size(), static_cast<std::size_t>(last + 1));
+}
+
+// The lookup snapshot (store.lookup_snapshot_ms): lookups may miss another connection's change for
+// at most the snapshot's age, never their own connection's, and an idle snapshot is let go.
+Suppression entry(std::string key) {
+    Suppression sup;
+    sup.key = std::move(key);
+    sup.category = Category::UserUnknown;
+    return sup;
+}
+
+TEST(SqliteLookupSnapshot, OtherConnectionsChangesWaitForTheNextSnapshotOwnWritesDoNot) {
+    TempDir dir;
+    const std::string uri = "sqlite:" + dir.path() + "/store.db";
+    auto reader = open_store(uri);
+    auto writer = open_store(uri);
+    ASSERT_TRUE(reader && writer);
+    (*reader)->set_lookup_snapshot(std::chrono::seconds(30));
+    EXPECT_EQ((*reader)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);  // opens the snapshot
+    ASSERT_TRUE((*writer)->put(entry("joe@example.com")));
+    EXPECT_EQ((*reader)->lookup("joe@example.com", 1).status, LookupStatus::NotFound) << "read from the snapshot";
+    // Any other call on the reader's connection ends its snapshot first.
+    ASSERT_TRUE((*reader)->put(entry("ann@example.com")));
+    EXPECT_TRUE((*reader)->lookup("joe@example.com", 1).found());
+    EXPECT_TRUE((*reader)->lookup("ann@example.com", 1).found());
+    // Turned off: every lookup reads the latest data.
+    (*reader)->set_lookup_snapshot(std::chrono::milliseconds(0));
+    ASSERT_TRUE((*writer)->remove("joe@example.com"));
+    EXPECT_EQ((*reader)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
+}
+
+TEST(SqliteLookupSnapshot, RenewedOnceItsAgeIsPast) {
+    TempDir dir;
+    const std::string uri = "sqlite:" + dir.path() + "/store.db";
+    auto reader = open_store(uri);
+    auto writer = open_store(uri);
+    ASSERT_TRUE(reader && writer);
+    (*reader)->set_lookup_snapshot(std::chrono::milliseconds(20));
+    EXPECT_EQ((*reader)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
+    ASSERT_TRUE((*writer)->put(entry("@example.com")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const LookupResult r = (*reader)->lookup("joe@example.com", 1);
+    ASSERT_TRUE(r.found());
+    EXPECT_EQ(r.suppression.key, "@example.com");
+}
+
+// checkpoint(TRUNCATE) from a third connection: busy while a reader pins an older snapshot.
+int truncate_checkpoint_busy(const std::string& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    int busy = -1;
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, nullptr), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) busy = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return busy;
+}
+
+TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    auto reader = open_store("sqlite:" + path);
+    auto writer = open_store("sqlite:" + path);
+    ASSERT_TRUE(reader && writer);
+    (*reader)->set_lookup_snapshot(std::chrono::milliseconds(1000));
+    EXPECT_EQ((*reader)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE((*writer)->put(entry("user" + std::to_string(i) + "@example.com")));
+    EXPECT_EQ(truncate_checkpoint_busy(path), 1) << "the reader's snapshot should still hold the log";
+    // No further lookup: the janitor ends the snapshot after its second.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    EXPECT_EQ(truncate_checkpoint_busy(path), 0);
+    EXPECT_TRUE((*reader)->lookup("user7@example.com", 1).found());
 }
 
 }  // namespace
