@@ -1,12 +1,20 @@
 // bench_policyd - load generator for bounceguard-policyd: starts the real daemon on a store of
-// N suppressions (10 million by default), opens C persistent TCP connections and sends full
-// Postfix 3.7 RCPT requests (the 29 attributes Postfix sends) back to back on each, a share of
-// them for suppressed recipients, checking every answer (550 for a suppressed recipient, DUNNO
-// for the others). Reports requests/s, latency p50/p99/p99.9 per connection count, and the
-// daemon's peak resident memory (VmHWM). A program, not a test.
+// N suppressions (10 million by default), opens C persistent connections (TCP on 127.0.0.1, as
+// check_policy_service inet:..., and a unix socket, as unix:private/...) and sends full Postfix
+// 3.7 RCPT requests (the 29 attributes Postfix sends) back to back on each, one in flight per
+// connection as smtpd waits for its answer, a share of them for suppressed recipients, checking
+// every answer (550 for a suppressed recipient, DUNNO for the others). Reports requests/s,
+// latency p50/p99/p99.9 per transport and connection count, the CPU time per request of the
+// daemon and of this generator (robust on a loaded machine; the generator is one epoll thread,
+// so that it leaves the cores to the daemon), and the daemon's peak resident memory (VmHWM).
+// A program, not a test.
 //
 //   bench_policyd [--dir DIR] [--entries N] [--seconds S] [--connections 1,8,64] [--hit-share F]
-//                 [--workers W] [--daemon PATH]
+//                 [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH]
+// Closed loop by default (each connection sends its next request when its answer is in: the
+// daemon's capacity). --rate R: open loop, R requests/s offered by all connections together
+// (each connection paced; latency counted from when a request was due): the latency an MTA
+// sees below saturation. In closed loop the mean latency is connections / rate (Little's law).
 // The store is built once into DIR (default: bench-work/ under the current directory) with the
 // store's put_all in batches of 100,000, and reused by later runs (delete the file to rebuild).
 // Targets (issue 5, 2 cores): >= 50,000 req/s at 8 connections, p99 < 1 ms at 64, < 50 MB.
@@ -16,7 +24,9 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,11 +138,48 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// CPU time (user + system) of this process, in seconds.
+double own_cpu_seconds() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    const auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+// A connected socket to the daemon (TCP port, or unix socket path), or -1.
+int connect_to(int port, const std::string& unix_path) {
+    if (!unix_path.empty()) {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", unix_path.c_str());
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<std::uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // as Postfix's smtpd does
+    return fd;
+}
+
 struct Conn {
     int fd = -1;
     std::size_t next = 0;  // index into the request pool
     std::size_t sent_index = 0;
-    Clock::time_point sent;
+    Clock::time_point sent;  // when the request in flight was due (open loop) or sent (closed loop)
+    Clock::time_point due;   // open loop: when the next request is due
+    bool waiting = false;    // a request is in flight
     std::string in;
 };
 
@@ -145,8 +192,14 @@ struct Result {
 };
 
 // One generator thread: its connections, each with one request in flight (as smtpd waits).
+// interval 0: closed loop, each connection sends its next request as soon as the answer is in
+// (the daemon's capacity; latency then grows with the queue: about connections / rate).
+// Otherwise open loop: each connection sends one request per interval (phases spread), as
+// smtpd processes do between their clients' commands; a request that cannot go out on time
+// (the previous answer is late) goes as soon as it can, and its latency counts from when it was
+// due, so a slow daemon cannot hide its queue (no coordinated omission).
 void drive(std::vector<Conn>& conns, const std::vector<std::string>& pool, const std::vector<bool>& hit,
-           Clock::time_point start_measure, Clock::time_point end, Result& out) {
+           Clock::time_point start_measure, Clock::time_point end, Clock::duration interval, Result& out) {
     const int ep = ::epoll_create1(0);
     for (std::size_t i = 0; i < conns.size(); ++i) {
         epoll_event ev{};
@@ -154,26 +207,47 @@ void drive(std::vector<Conn>& conns, const std::vector<std::string>& pool, const
         ev.data.u64 = i;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
     }
-    const auto send_next = [&](Conn& c) {
+    const bool open_loop = interval.count() > 0;
+    const auto send_next = [&](Conn& c, Clock::time_point now) {
         c.sent_index = c.next;
         c.next = (c.next + 7919) % pool.size();
-        c.sent = Clock::now();
+        c.sent = open_loop ? c.due : now;
+        c.waiting = true;
         const std::string& r = pool[c.sent_index];
         if (::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(r.size())) ++out.wrong;
     };
-    for (auto& c : conns) send_next(c);
+    const auto t0 = Clock::now();
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        conns[i].due = t0 + interval * static_cast<long>(i) / static_cast<long>(conns.size());
+        if (!open_loop) send_next(conns[i], t0);
+    }
     epoll_event events[128];
     char buf[16384];
     for (;;) {
-        const auto now = Clock::now();
+        auto now = Clock::now();
         if (now >= end) break;
-        const int n = ::epoll_wait(ep, events, 128, 100);
+        timespec wait{0, 100'000'000};
+        if (open_loop) {
+            // Send what is due; sleep until the next one is.
+            auto next = now + std::chrono::milliseconds(100);
+            for (auto& c : conns) {
+                if (c.waiting || c.fd < 0) continue;
+                if (c.due <= now) send_next(c, now);
+                else next = std::min(next, c.due);
+            }
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next - now).count();
+            wait = timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+        }
+        const int n = ::epoll_pwait2(ep, events, 128, &wait, nullptr);
         for (int i = 0; i < n; ++i) {
             Conn& c = conns[events[i].data.u64];
             const ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
             if (r <= 0) {
                 ++out.wrong;
                 ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+                ::close(c.fd);
+                c.fd = -1;
+                c.waiting = true;
                 continue;
             }
             c.in.append(buf, static_cast<std::size_t>(r));
@@ -184,6 +258,7 @@ void drive(std::vector<Conn>& conns, const std::vector<std::string>& pool, const
             const bool dunno = c.in.compare(0, p, "action=DUNNO") == 0;
             if (hit[c.sent_index] ? !refused : !dunno) ++out.wrong;
             c.in.erase(0, p + 2);
+            c.waiting = false;
             if (c.sent >= start_measure) {
                 ++out.requests;
                 out.sent_at.push_back(c.sent);
@@ -191,7 +266,12 @@ void drive(std::vector<Conn>& conns, const std::vector<std::string>& pool, const
                     std::min<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(done - c.sent).count(),
                                         4'000'000'000LL)));
             }
-            send_next(c);
+            if (!open_loop) {
+                send_next(c, done);
+            } else {
+                c.due += interval;
+                if (c.due <= done) send_next(c, done);  // late: at once, its latency counted from c.due
+            }
         }
     }
     ::close(ep);
@@ -204,7 +284,9 @@ int main(int argc, char** argv) {
     std::int64_t entries = 10'000'000;
     double seconds = 5;
     std::vector<int> levels{1, 8, 64};
+    std::vector<std::string> transports{"tcp", "unix"};
     double hit_share = 0.1;
+    double rate = 0;  // requests/s offered by all connections together; 0: closed loop
     int workers = 0;
     std::string daemon = BG_POLICYD_PATH;
     for (int i = 1; i < argc; ++i) {
@@ -214,17 +296,26 @@ int main(int argc, char** argv) {
         else if (a == "--entries") entries = std::atoll(val().c_str());
         else if (a == "--seconds") seconds = std::atof(val().c_str());
         else if (a == "--hit-share") hit_share = std::atof(val().c_str());
+        else if (a == "--rate") rate = std::atof(val().c_str());
         else if (a == "--workers") workers = std::atoi(val().c_str());
         else if (a == "--daemon") daemon = val();
         else if (a == "--connections") {
             levels.clear();
             std::stringstream ss(val());
             for (std::string x; std::getline(ss, x, ',');) levels.push_back(std::atoi(x.c_str()));
+        } else if (a == "--transport") {
+            transports.clear();
+            std::stringstream ss(val());
+            for (std::string x; std::getline(ss, x, ',');) transports.push_back(x);
         } else {
-            std::fprintf(stderr, "usage: bench_policyd [--dir DIR] [--entries N] [--seconds S] [--connections 1,8,64] "
-                                 "[--hit-share F] [--workers W] [--daemon PATH]\n");
-            return 2;
+            levels.clear();  // the usage below
         }
+    }
+    const auto known = [](const std::string& t) { return t == "tcp" || t == "unix"; };
+    if (levels.empty() || transports.empty() || rate < 0 || !std::all_of(transports.begin(), transports.end(), known)) {
+        std::fprintf(stderr, "usage: bench_policyd [--dir DIR] [--entries N] [--seconds S] [--connections 1,8,64] "
+                             "[--hit-share F] [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH]\n");
+        return 2;
     }
     std::filesystem::create_directories(dir);
     const std::string store = dir + "/policyd-" + std::to_string(entries) + ".db";
@@ -242,13 +333,16 @@ int main(int argc, char** argv) {
     std::ofstream(config) << "[log]\nlevel = \"info\"\n[policyd]\nuser = \"\"\nworkers = " << workers << "\n";
     const std::string log = dir + "/policyd-bench.log";
     std::filesystem::remove(log);  // the last run's "listening on" must not be read
+    // A unix socket as Postfix's unix:private/... (the path must fit in sockaddr_un).
+    const std::string unix_path = std::filesystem::absolute(dir + "/policyd.sock").string();
+    const std::string unix_listen = "unix:" + unix_path;
     const pid_t pid = ::fork();
     if (pid == 0) {
         const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         ::dup2(fd, 2);
         const std::string s = "sqlite:" + store;
         ::execl(daemon.c_str(), daemon.c_str(), "--config", config.c_str(), "--store", s.c_str(), "--listen",
-                "inet:127.0.0.1:0", "--foreground", static_cast<char*>(nullptr));
+                "inet:127.0.0.1:0", "--listen", unix_listen.c_str(), "--foreground", static_cast<char*>(nullptr));
         ::_exit(127);
     }
     int port = 0;
@@ -280,35 +374,44 @@ int main(int argc, char** argv) {
                 "%zu-byte requests, %.0f s per level, daemon workers %s\n",
                 static_cast<long long>(entries), hit_share * 100, pool[0].size(), seconds,
                 workers ? std::to_string(workers).c_str() : "= CPUs");
-    std::printf("%12s %12s %10s %10s %10s %14s %8s\n", "connections", "requests/s", "p50 us", "p99 us", "p99.9 us",
-                "daemon CPU us", "wrong");
+    if (rate > 0)
+        std::printf("open loop: %.0f requests/s offered by all connections together; latency from when a request "
+                    "was due to its answer\n", rate);
+    else
+        std::printf("closed loop: each connection sends its next request when the answer is in; latency from send "
+                    "to answer\n");
+    std::printf("CPU us: CPU time per request of the daemon and of this generator\n");
+    std::printf("%9s %11s %11s %9s %9s %9s %13s %13s %6s\n", "transport", "connections", "requests/s", "p50 us",
+                "p99 us", "p99.9 us", "daemon CPU us", "client CPU us", "wrong");
     bool all_right = true;
+    for (const auto& transport : transports)
     for (const int n : levels) {
         std::vector<Conn> conns(static_cast<std::size_t>(n));
         for (auto& c : conns) {
-            c.fd = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in sa{};
-            sa.sin_family = AF_INET;
-            sa.sin_port = htons(static_cast<std::uint16_t>(port));
-            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            if (::connect(c.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+            c.fd = connect_to(port, transport == "unix" ? unix_path : std::string());
+            if (c.fd < 0) {
                 std::perror("connect");
                 ::kill(pid, SIGKILL);
                 ::waitpid(pid, nullptr, 0);
                 return 1;
             }
-            const int one = 1;
-            ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             c.next = static_cast<std::size_t>(rng() % pool.size());
         }
         const auto t0 = Clock::now();
         const auto warm = t0 + std::chrono::milliseconds(500);
         const auto end = warm + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
         Result r;
+        r.latency_ns.reserve(1 << 20);
+        r.sent_at.reserve(1 << 20);
         const double cpu0 = cpu_seconds(pid);
-        drive(conns, pool, hit, t0, end, r);  // counts from t0, for the CPU time per request
+        const double own0 = own_cpu_seconds();
+        const auto interval = rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(n / rate))
+                                       : Clock::duration::zero();
+        drive(conns, pool, hit, t0, end, interval, r);  // counts from t0, for the CPU time per request
         const double cpu = cpu_seconds(pid) - cpu0;
+        const double own = own_cpu_seconds() - own0;
         const double cpu_us = r.requests ? cpu * 1e6 / static_cast<double>(r.requests) : 0;
+        const double own_us = r.requests ? own * 1e6 / static_cast<double>(r.requests) : 0;
         // Only the requests sent after the warm-up count for the rate and the latencies.
         r.requests = 0;
         {
@@ -325,8 +428,9 @@ int main(int argc, char** argv) {
             return r.latency_ns[std::min(r.latency_ns.size() - 1, static_cast<std::size_t>(q * r.latency_ns.size()))] /
                    1000.0;
         };
-        std::printf("%12d %12.0f %10.1f %10.1f %10.1f %14.1f %8llu\n", n, static_cast<double>(r.requests) / r.seconds,
-                    pct(0.50), pct(0.99), pct(0.999), cpu_us, static_cast<unsigned long long>(r.wrong));
+        std::printf("%9s %11d %11.0f %9.1f %9.1f %9.1f %13.1f %13.1f %6llu\n", transport.c_str(), n,
+                    static_cast<double>(r.requests) / r.seconds, pct(0.50), pct(0.99), pct(0.999), cpu_us, own_us,
+                    static_cast<unsigned long long>(r.wrong));
         std::fflush(stdout);
         if (r.wrong) all_right = false;
         for (auto& c : conns) ::close(c.fd);

@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,18 +58,45 @@ Result<Config> load(const Options& o) {
     return c;
 }
 
-// The SQLite page cache of every store connection of the process counts against one soft limit
-// (each connection would otherwise keep up to the store's own cache_size, per worker).
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const Options& o) {
+    auto c = load(o);
+    if (!c) return c.error();
+    return Snapshot::make(std::move(*c));
+}
+
+// --spawn (one connection): its SQLite page cache counts against a soft limit of
+// policyd.sqlite_memory_mb (the store's own cache_size would otherwise apply).
 void limit_store_memory(const Config& c) {
     sqlite3_soft_heap_limit64(c.policyd.sqlite_memory_mb * 1024 * 1024);
 }
 
-Result<std::shared_ptr<const Snapshot>> load_snapshot(const Options& o) {
-    auto c = load(o);
-    if (!c) return c.error();
-    auto snap = Snapshot::make(std::move(*c));
-    if (snap) limit_store_memory((*snap)->config);
-    return snap;
+// The daemon: the SQLite page cache of all workers' store connections comes from one pool of
+// policyd.sqlite_memory_mb (SQLITE_CONFIG_PAGECACHE); when the pool runs low, a connection reuses
+// its least recently used pages instead of growing. SQLite's memory statistics, which a soft heap
+// limit needs, are turned off: with them every SQLite allocation takes one process-wide mutex,
+// and the workers' lookups waited for it (futex waits on most requests at 8 connections).
+// Before SQLite initialises (no store open yet), so once per start: a reload cannot resize it.
+// LIMITATION: a slot holds a page of up to 4 KiB (SQLite's default page size); a store file with
+// larger pages takes its cache from the heap, bounded by the store's cache_size per connection.
+// The pool is reserved at start (SQLite links every slot into its free list).
+void pool_store_memory(const Config& c, spdlog::logger& log) {
+    constexpr int page = 4096;
+    int header = 0;
+    if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) != SQLITE_OK) header = 512;
+    const int slot = (page + header + 7) & ~7;
+    const auto bytes = static_cast<std::size_t>(c.policyd.sqlite_memory_mb) * 1024 * 1024;
+    const auto slots = bytes / static_cast<std::size_t>(slot);
+    const std::size_t length = slots * static_cast<std::size_t>(slot);
+    void* pool = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pool != MAP_FAILED &&
+        sqlite3_config(SQLITE_CONFIG_PAGECACHE, pool, slot, static_cast<int>(slots)) == SQLITE_OK) {
+        if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK) return;
+    } else if (pool != MAP_FAILED) {
+        ::munmap(pool, length);
+    }
+    // Not fatal: the soft limit bounds the cache as well, at the price of the shared mutex.
+    log.warn("cannot set up a {} MiB SQLite page cache pool; using a soft heap limit", c.policyd.sqlite_memory_mb);
+    limit_store_memory(c);
 }
 
 // setgid/initgroups/setuid to the service user; nothing when not root.
@@ -204,8 +232,10 @@ int main(int argc, char** argv) {
     }
     if (o.spawn) {
         std::signal(SIGPIPE, SIG_IGN);
+        limit_store_memory((*snap)->config);
         return run_spawn(*snap, **log);
     }
+    pool_store_memory((*snap)->config, **log);
 
     std::vector<Listener> listeners;
     for (const auto& spec : (*snap)->config.policyd.listen) {

@@ -425,8 +425,10 @@ void Acceptor::reload() {
     const auto old = shared_.current();
     const auto& oc = old->config.policyd;
     const auto& nc = (*fresh)->config.policyd;
-    if (oc.listen != nc.listen || oc.user != nc.user || oc.workers != nc.workers)
-        shared_.log->warn("reload: policyd.listen, policyd.user and policyd.workers take effect at the next start");
+    if (oc.listen != nc.listen || oc.user != nc.user || oc.workers != nc.workers ||
+        oc.sqlite_memory_mb != nc.sqlite_memory_mb)
+        shared_.log->warn("reload: policyd.listen, policyd.user, policyd.workers and policyd.sqlite_memory_mb take "
+                          "effect at the next start");
     shared_.log->set_level(spdlog::level::from_str((*fresh)->config.log.level));
     {
         std::lock_guard lock(shared_.mu);
