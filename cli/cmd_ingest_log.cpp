@@ -19,6 +19,7 @@
 #include "maillog/delivery_event.hpp"
 #include "maillog/log_follower.hpp"
 #include "maillog/maillog_parser.hpp"
+#include "metrics/metrics.hpp"
 #include "policy/recorder.hpp"
 
 namespace bg::cli {
@@ -40,6 +41,7 @@ public:
 
     void line(std::string_view text, bool truncated) {
         ++stats.read;
+        metrics::registry().add(metrics::Metric::IngestLinesRead);
         if (truncated) ++stats.truncated;
         records_.clear();
         const UnixTime now = std::time(nullptr);
@@ -48,6 +50,7 @@ public:
             return;
         }
         ++stats.recognised;
+        metrics::registry().add(metrics::Metric::IngestLinesRecognised);
         for (const auto& r : records_) record(r, now);
     }
 
@@ -74,6 +77,7 @@ private:
             return;
         }
         ++stats.recorded;
+        metrics::registry().add(metrics::Metric::IngestEventsRecorded);
         const Action a = rec->outcome.action;
         if (a == Action::Suppress) ++stats.suppressed;
         if (a == Action::Ignore || a == Action::Count) return;

@@ -14,6 +14,7 @@
 #include "store_io.hpp"
 #include "time_text.hpp"
 #include "log/logging.hpp"
+#include "metrics/exporter.hpp"
 #include "util/duration.hpp"
 
 namespace {
@@ -291,6 +292,10 @@ int main(int argc, char** argv) {
                 o.hop_relays = config->maillog.hop_relays;
                 if (o.follow) o.stop = bg::cli::install_stop_signals();
                 std::ios::sync_with_stdio(false);
+                // A follower runs for good: it shows its metrics as [metrics] says (a one-shot run does not).
+                auto exporter = o.follow ? bg::metrics::start_for_program(*config, "ingest-log",
+                                                                           logger ? *logger : nullptr)
+                                         : nullptr;
                 return bg::cli::run_ingest_log(st, config->policy, **rules, o, std::cin, std::cout, std::cerr, log);
             }
         } catch (const std::exception& e) {

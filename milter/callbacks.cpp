@@ -4,6 +4,7 @@
 // smfi_setpriv at connect and reclaimed in close, so it cannot be used after it is freed.
 // SECURITY: macros, addresses, headers and body come from the MTA, i.e. from the SMTP client.
 #include "callbacks.hpp"
+#include "metrics/metrics.hpp"
 #include "token.hpp"
 
 #include <arpa/inet.h>
@@ -101,6 +102,7 @@ Context* ensure_context(SMFICTX* ctx) {
     if (!snap) return nullptr;
     auto owned = std::make_unique<Context>(std::move(snap));
     if (smfi_setpriv(ctx, owned.get()) != MI_SUCCESS) return nullptr;  // not stored: freed here
+    metrics::registry().add(metrics::Metric::Connections);
     return owned.release();  // owned by libmilter's context until bg_close reclaims it
 }
 
@@ -202,6 +204,7 @@ extern "C" sfsistat bg_abort(SMFICTX* ctx) {
 extern "C" sfsistat bg_close(SMFICTX* ctx) {
     std::unique_ptr<Context> owned(context(ctx));
     smfi_setpriv(ctx, nullptr);
+    if (owned) metrics::registry().add(metrics::Metric::Connections, 0, -1);
     return SMFIS_CONTINUE;
 }
 

@@ -25,6 +25,7 @@
 
 #include "callbacks.hpp"
 #include "log/logging.hpp"
+#include "metrics/exporter.hpp"
 
 namespace {
 
@@ -131,6 +132,8 @@ int serve(const Options& opt) {
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    // After daemon() and with the signals blocked: the exporter's thread takes none of them.
+    auto exporter = metrics::start_for_program(*config, "milter", logger);
     int rc = 0;
     std::thread milter_thread([&] {
         rc = smfi_main() == MI_SUCCESS ? 0 : 1;
@@ -154,19 +157,23 @@ int serve(const Options& opt) {
         auto next = load(opt);
         if (!next) {
             logger->error("reload failed, keeping the running configuration: {}", next.error().message);
+            metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Failed));
             continue;
         }
         auto fresh = milter::Snapshot::make(std::make_shared<const Config>(std::move(*next)),
                                             milter::current_snapshot()->store, logger, counters);
         if (!fresh) {
             logger->error("reload failed, keeping the running configuration: {}", fresh.error().message);
+            metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Failed));
             continue;
         }
         milter::set_current_snapshot(*fresh);
+        metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Ok));
         logger->info("reloaded store={} mode={}", (*fresh)->config->store.uri,
                      (*fresh)->config->policy.observe ? "observe" : "enforce");
     }
     milter_thread.join();
+    exporter.reset();  // the textfile a last time
     logger->info("stopped refused={} removed={} bounces={} learned={} unverified={} errors={}",
                  counters->refused.load(), counters->removed.load(), counters->bounces.load(),
                  counters->learned.load(), counters->unverified.load(), counters->errors.load());

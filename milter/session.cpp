@@ -5,6 +5,7 @@
 #include <random>
 
 #include "log/logging.hpp"
+#include "metrics/metrics.hpp"
 #include "policy/recorder.hpp"
 #include "smtp/address.hpp"
 #include "token.hpp"
@@ -74,8 +75,8 @@ Result<SuppressionStore*> StoreHandle::get(UnixTime now) {
         return Error{last_error_};
     }
     store_ = std::move(*opened);
-    return store_.get();
     store_->set_lookup_snapshot(std::chrono::milliseconds(snapshot_ms_));
+    return store_.get();
 }
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::make(std::shared_ptr<const Config> config,
@@ -135,6 +136,7 @@ Reply Session::mail_from(std::string_view sender, std::string_view auth_authen, 
     queue_id_ = std::string(text::clip(queue_id, 64));
     null_sender_ = sender_.empty();
     outbound_ = snap_->enforcer.is_outbound(request({}));
+    metrics::registry().add(metrics::Metric::MilterMessages);
     // Inbound mail that is not a bounce: nothing to check, sign or learn.
     if (!outbound_ && !null_sender_) return Reply{Step::Accept, {}, {}, {}};
     return Reply::cont();
@@ -253,6 +255,7 @@ EomResult Session::eom_enforce() {
         if (!first) first = &p;
         ++removed;
         ++snap_->counters->removed;
+        metrics::registry().add(metrics::Metric::MilterRecipientsRemoved);
         log.info("rcpt removed (non-SMTP mail) {} queue={}", Enforcer::describe(request(strip_brackets(p.raw)), p.result),
                  log_value(queue_id_, 64));
     }
@@ -312,6 +315,7 @@ Reply Session::learn(EomResult& out) {
                  log_value(parsed->warnings.empty() ? std::string("size") : parsed->warnings.front(), 200));
     if (parsed->kind == BounceKind::NotBounce || parsed->kind == BounceKind::AutoReply) return Reply::cont();
     ++snap_->counters->bounces;
+    metrics::registry().add(metrics::Metric::MilterBounces);
     classify_bounce(*parsed, *snap_->rules);
     auto store = snap_->store->get(now);
     std::string learned;
@@ -326,6 +330,7 @@ Reply Session::learn(EomResult& out) {
             trust = "token-" + std::string(to_string(check));
             if (!is_verified(check) && m.unverified_bounces != "apply") {
                 ++snap_->counters->unverified;
+                metrics::registry().add(metrics::Metric::UnverifiedBounces);
                 log.warn("unverified-bounce rcpt=<{}> category={} token={} original_id=<{}> bounce_from={} queue={} "
                          "unverified_total={}: not recorded",
                          log_value(*rcpt), to_string(r.verdict.category), to_string(check),
@@ -378,6 +383,7 @@ void Session::abort() {
 }
 
 Reply Session::internal_error(std::string_view where, std::string_view what) {
+    metrics::registry().add(metrics::Metric::InternalErrors);
     ++snap_->counters->errors;
     snap_->log->error("internal-error in {}: {} queue={}", where, log_value(what, 300), log_value(queue_id_, 64));
     if (snap_->config->milter.on_internal_error == "tempfail")

@@ -27,6 +27,7 @@
 #include <iostream>
 
 #include "log/logging.hpp"
+#include "metrics/exporter.hpp"
 #include "server.hpp"
 #include "store/suppression_store.hpp"
 
@@ -156,6 +157,7 @@ int run_spawn(std::shared_ptr<const Snapshot> snap, spdlog::logger& log) {
     std::unique_ptr<SuppressionStore> store;
     if (auto s = open_store(snap->config.store.uri)) {
         store = std::move(*s);
+        store->set_lookup_snapshot(std::chrono::milliseconds(snap->config.store.lookup_snapshot_ms));
         ctx.store = store.get();
     } else {
         ctx.store_error = s.error().message;
@@ -182,7 +184,6 @@ int run_spawn(std::shared_ptr<const Snapshot> snap, spdlog::logger& log) {
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) {
             if (session.in_request()) log.info("spawn: client disconnected in the middle of a request");
-        store->set_lookup_snapshot(std::chrono::milliseconds(snap->config.store.lookup_snapshot_ms));
             break;
         }
         const bool was_in_request = session.in_request();
@@ -268,6 +269,11 @@ int main(int argc, char** argv) {
         }
     }
     block_signals();
+    // After daemonize(): the exporter's thread must be the child's. Not in --spawn mode (one
+    // process per connection).
+    auto exporter = metrics::start_for_program((*snap)->config, "policyd", *log);
     const Reloader reload = [&o]() { return load_snapshot(o); };
-    return run_server(std::move(listeners), *snap, reload, *log);
+    const int rc = run_server(std::move(listeners), *snap, reload, *log);
+    exporter.reset();  // the textfile a last time
+    return rc;
 }

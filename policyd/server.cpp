@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "metrics/metrics.hpp"
 #include "store/suppression_store.hpp"
 
 namespace bg::policyd {
@@ -148,8 +149,8 @@ void Worker::open_store(Clock::time_point now) {
     auto s = bg::open_store(store_uri_);
     if (s) {
         store_ = std::move(*s);
-        ctx_.store = store_.get();
         store_->set_lookup_snapshot(std::chrono::milliseconds(ctx_.snapshot->config.store.lookup_snapshot_ms));
+        ctx_.store = store_.get();
         ctx_.store_error.clear();
         return;
     }
@@ -170,9 +171,9 @@ void Worker::refresh(Clock::time_point now) {
         ctx_.snapshot = shared_.current();
         for (auto& [p, c] : conns_) c->session.set_limits(ctx_.snapshot->limits);
         if (ctx_.snapshot->config.store.uri != store_uri_) open_store(now);
-    }
         else if (store_)
             store_->set_lookup_snapshot(std::chrono::milliseconds(ctx_.snapshot->config.store.lookup_snapshot_ms));
+    }
     if (!store_ && now >= next_store_try_) {
         open_store(now);
         if (store_) shared_.log->info("store open again: {}", store_uri_);
@@ -197,6 +198,7 @@ void Worker::adopt(Clock::time_point now) {
             shared_.log->error("epoll_ctl: {}", std::strerror(errno));
             count_.fetch_sub(1, std::memory_order_relaxed);
             shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+            metrics::registry().add(metrics::Metric::Connections, 0, -1);
             continue;  // c closes the descriptor
         }
         c->interest = ev.events;
@@ -209,6 +211,7 @@ void Worker::close(Conn& c, spdlog::level::level_enum level, std::string_view wh
     shared_.log->log(level, "{} {}", why, c.peer);
     count_.fetch_sub(1, std::memory_order_relaxed);
     shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+    metrics::registry().add(metrics::Metric::Connections, 0, -1);
     conns_.erase(&c);  // closes the descriptor, which also leaves the epoll set
 }
 
@@ -337,6 +340,7 @@ void Worker::run() {
     conns_.clear();
     count_.fetch_sub(left, std::memory_order_relaxed);
     shared_.connections.fetch_sub(left, std::memory_order_relaxed);
+    metrics::registry().add(metrics::Metric::Connections, 0, -left);
     std::lock_guard lock(shared_.counters_mu);
     shared_.totals.requests += ctx_.counters.requests;
     shared_.totals.refused += ctx_.counters.refused;
@@ -409,6 +413,7 @@ void Acceptor::accept_from(const Listener& l) {
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
         shared_.connections.fetch_add(1, std::memory_order_relaxed);
+        metrics::registry().add(metrics::Metric::Connections);
         Worker* best = workers_.front().get();
         for (auto& w : workers_)
             if (w->load() < best->load()) best = w.get();
@@ -420,6 +425,7 @@ void Acceptor::reload() {
     auto fresh = reload_();
     if (!fresh) {
         shared_.log->error("reload failed, the running configuration stays: {}", fresh.error().message);
+        metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Failed));
         return;
     }
     const auto old = shared_.current();
@@ -435,6 +441,7 @@ void Acceptor::reload() {
         shared_.snapshot = *fresh;
     }
     shared_.generation.fetch_add(1, std::memory_order_release);
+    metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Ok));
     for (auto& w : workers_) w->wake();
     shared_.log->info("configuration reloaded from {}", (*fresh)->config.source.empty() ? "built-in defaults"
                                                                                        : (*fresh)->config.source);

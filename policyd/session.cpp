@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "handler.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bg::policyd {
 
@@ -51,6 +52,8 @@ void Session::answer(SessionContext& ctx, std::string& out, std::string_view pee
     if (d.verdict == EnforceVerdict::Reject || d.verdict == EnforceVerdict::Defer) ++ctx.counters.refused;
     if (d.verdict == EnforceVerdict::Warn) ++ctx.counters.warned;
     if (d.store_error) ++ctx.counters.store_errors;
+    metrics::registry().add(metrics::Metric::PolicyRequests, metrics::index(d.verdict));  // dunno = pass
+    if (rq.has_dropped()) metrics::registry().add(metrics::Metric::PolicyMalformedRequests);
     if (!ctx.log) return;
     const auto now = LogLimiter::Clock::now();
     std::uint64_t held = 0;

@@ -95,6 +95,15 @@ struct MaillogConfig {
     std::vector<std::string> hop_relays;  // relay= globs whose status=sent is a hop, not a delivery
 };
 
+// [metrics]: how each program shows its counters to Prometheus (metrics/exporter.hpp).
+struct MetricsConfig {
+    std::string policyd_listen;      // HTTP GET /metrics on HOST:PORT; "" = off
+    std::string milter_listen;
+    std::string ingest_log_listen;
+    std::string textfile;            // node_exporter textfile, "{program}" replaced; "" = off
+    std::int64_t textfile_interval = 0;  // seconds between rewrites
+};
+
 struct Config {
     LogConfig log;
     StoreConfig store;
@@ -104,6 +113,7 @@ struct Config {
     MaillogConfig maillog;           // [maillog]
     PolicydConfig policyd;           // [policyd]
     MilterConfig milter;             // [milter]
+    MetricsConfig metrics;           // [metrics]
     std::vector<RuleSpec> rules;     // inline [[rule]] tables of the configuration file
     std::string source;              // the file it came from, or "" for built-in defaults
 };

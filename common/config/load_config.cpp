@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "enforce/enforcer.hpp"
+#include "metrics/metrics.hpp"
 #include "util/duration.hpp"
 #include "util/text.hpp"
 
@@ -143,6 +144,13 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
     c.rules = std::move(*rules);
     // [enforce] values the key table cannot check alone: networks and reply templates.
     if (auto e = Enforcer::create(c); !e) return Error{std::string(source) + ": " + e.error().message};
+    // [metrics] endpoints: numeric HOST:PORT (the exporter binds them when its program starts).
+    for (const auto& [name, value] : {std::pair{"metrics.policyd_listen", &c.metrics.policyd_listen},
+                                      std::pair{"metrics.milter_listen", &c.metrics.milter_listen},
+                                      std::pair{"metrics.ingest_log_listen", &c.metrics.ingest_log_listen}})
+        if (!value->empty())
+            if (auto a = metrics::parse_listen(*value); !a)
+                return Error{std::string(source) + ": " + name + ": " + a.error().message};
     return c;
 }
 

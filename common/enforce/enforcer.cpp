@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "config/config.hpp"
+#include "metrics/metrics.hpp"
 #include "smtp/address.hpp"
 #include "util/text.hpp"
 
@@ -206,23 +207,40 @@ std::string Enforcer::format_reply(const ReplyTemplate& tpl, std::string_view re
     return std::string(text::clip(out, max_template_reply_bytes));
 }
 
+namespace {
+
+// Counts one RCPT TO decision (metrics.hpp) on its way out.
+EnforceResult counted(EnforceResult r) noexcept {
+    if (!r.outbound) return r;  // inbound mail is not checked
+    auto& m = metrics::registry();
+    m.add(metrics::Metric::RcptChecks, metrics::index(r.verdict));
+    if (r.lookup == LookupStatus::TempError) m.add(metrics::Metric::LookupErrors);
+    if (r.verdict == EnforceVerdict::Reject || r.verdict == EnforceVerdict::Defer)
+        m.add(metrics::Metric::Refused, metrics::index(r.suppression.category));
+    else if (r.verdict == EnforceVerdict::Warn)
+        m.add(metrics::Metric::WouldRefuse, metrics::index(r.suppression.category));
+    return r;
+}
+
+}  // namespace
+
 EnforceResult Enforcer::check(SuppressionStore& store, const RcptRequest& rq, UnixTime now) const noexcept {
     EnforceResult r;
     try {
         r.outbound = is_outbound(rq);
-        if (!r.outbound) return r;
+        if (!r.outbound) return counted(std::move(r));
         auto key = normalize_address(rq.recipient);
         if (!key) {
             r.error = "recipient not checked: " + key.error().message;
-            return r;
+            return counted(std::move(r));
         }
         auto found = store.lookup(*key, now);
         r.lookup = found.status;
         if (found.status == LookupStatus::TempError) {
             store_error(r, std::move(found.error));
-            return r;
+            return counted(std::move(r));
         }
-        if (found.status != LookupStatus::Found) return r;
+        if (found.status != LookupStatus::Found) return counted(std::move(r));
         r.suppression = std::move(found.suppression);
         if (observe_ || action_ == Action::Warn) {
             r.verdict = EnforceVerdict::Warn;
@@ -238,8 +256,9 @@ EnforceResult Enforcer::check(SuppressionStore& store, const RcptRequest& rq, Un
         // Out of memory and the like: never let it become a refusal.
         r = EnforceResult{};
         r.error = std::string("internal error: ") + e.what();
+        metrics::registry().add(metrics::Metric::InternalErrors);
     }
-    return r;
+    return counted(std::move(r));
 }
 
 void Enforcer::store_error(EnforceResult& r, std::string error) const {
@@ -256,17 +275,18 @@ EnforceResult Enforcer::unavailable(const RcptRequest& rq, std::string_view erro
     EnforceResult r;
     try {
         r.outbound = is_outbound(rq);
-        if (!r.outbound) return r;
+        if (!r.outbound) return counted(std::move(r));
         if (auto key = normalize_address(rq.recipient); !key) {
             r.error = "recipient not checked: " + key.error().message;
-            return r;
+            return counted(std::move(r));
         }
         store_error(r, std::string(error));
     } catch (const std::exception& e) {
         r = EnforceResult{};
         r.error = std::string("internal error: ") + e.what();
+        metrics::registry().add(metrics::Metric::InternalErrors);
     }
-    return r;
+    return counted(std::move(r));
 }
 
 std::string Enforcer::describe(const RcptRequest& rq, const EnforceResult& r) {

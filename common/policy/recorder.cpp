@@ -1,6 +1,8 @@
 // recorder.cpp - see recorder.hpp.
 #include "policy/recorder.hpp"
 
+#include "metrics/metrics.hpp"
+
 namespace bg {
 
 namespace {
@@ -12,9 +14,32 @@ std::string domain_of(const std::string& address) {
 
 }  // namespace
 
-Result<Recorded> record_event(SuppressionStore& store, const PolicyConfig& config, Event event, Decision decision,
-                              UnixTime now) {
-    History history;
+namespace {
+
+// Counts what record_event() did (metrics.hpp): the event, and what became of its suppression.
+void count(const Event& event, const History& history, const Outcome& outcome, UnixTime now) {
+    auto& m = metrics::registry();
+    m.add(metrics::Metric::Learned, metrics::index(event.category, event.blame, event.source));
+    const auto& s = outcome.suppression;
+    const auto cat = metrics::index(s ? s->category : event.category);
+    switch (outcome.action) {
+        case Action::Suppress: {
+            const auto& e = history.existing;
+            const bool active = e && (e->expires == 0 || e->expires > now);
+            m.add(active ? metrics::Metric::SuppressionsExtended : metrics::Metric::SuppressionsAdded, cat);
+            break;
+        }
+        case Action::Lift: m.add(metrics::Metric::SuppressionsLifted, cat); break;
+        case Action::Allowed: m.add(metrics::Metric::AllowListed, cat); break;
+        case Action::Held: m.add(metrics::Metric::BreakerHeld, cat); break;
+        case Action::Observed: m.add(metrics::Metric::ObserveWouldSuppress, cat); break;
+        case Action::Ignore:
+        case Action::Count: break;
+    }
+}
+
+Result<Recorded> record_uncounted(SuppressionStore& store, const PolicyConfig& config, Event event,
+                                  Decision decision, UnixTime now, History& history) {
     const CategoryPolicy* p = config.for_category(event.category);
     if (event.category == Category::Delivered) {
         // A success lifts the address's own entry (not a domain-wide one).
@@ -46,11 +71,22 @@ Result<Recorded> record_event(SuppressionStore& store, const PolicyConfig& confi
     }
 
     Recorded r{event.id, decide(event, decision, history, config, now)};
+    count(event, history, r.outcome, now);
     if (r.outcome.action == Action::Suppress) {
         if (auto put = store.put(*r.outcome.suppression); !put) return put.error();
     } else if (r.outcome.action == Action::Lift) {
         if (auto rm = store.remove(r.outcome.suppression->key); !rm) return rm.error();
     }
+    return r;
+}
+
+}  // namespace
+
+Result<Recorded> record_event(SuppressionStore& store, const PolicyConfig& config, Event event, Decision decision,
+                              UnixTime now) {
+    History history;
+    auto r = record_uncounted(store, config, std::move(event), decision, now, history);
+    if (!r) metrics::registry().add(metrics::Metric::RecordErrors);
     return r;
 }
 
