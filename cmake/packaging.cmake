@@ -3,6 +3,7 @@
 #   /etc/bounceguard/bounceguard.toml (a conffile); the shipped rules in /usr/share/doc/bounceguard/examples
 #   /lib/systemd/system/bounceguard-{policyd,milter,ingest-log}.service
 #   /usr/share/man/man{5,8}/*.gz (man/CMakeLists.txt), /usr/share/doc/bounceguard/{copyright,changelog.gz}
+#   /usr/share/bounceguard/bounceguard-dashboard.json (the Grafana dashboard)
 # The maintainer scripts (packaging/debian) create the bounceguard user and /var/lib/bounceguard,
 # and remove both on purge. `cpack -G DEB` in any build directory makes the package (its prefix is
 # /usr whatever CMAKE_INSTALL_PREFIX says); tests/package/test_package.sh builds, lints, installs,
@@ -24,6 +25,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/conf/bounceguard-policyd.service
 # The log follower's unit is maintained with `ingest-log`; shipped when it is in the tree.
 install(FILES ${PROJECT_SOURCE_DIR}/conf/bounceguard-ingest-log.service
   DESTINATION ${BG_SYSTEMD_UNIT_DIR} OPTIONAL)
+# The Grafana dashboard over the metrics (INSTALL.md, "Monitoring"): /usr/share/bounceguard/.
+install(FILES ${PROJECT_SOURCE_DIR}/conf/grafana/bounceguard-dashboard.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/bounceguard)
 
 # Debian wants the changelog gzipped (-9n: reproducible) and the copyright file as is.
 set(bg_changelog ${CMAKE_BINARY_DIR}/packaging/changelog)
@@ -61,4 +65,9 @@ include(CPack)
 if(BG_BUILD_TESTS AND BG_PACKAGE_TEST)
   add_test(NAME package COMMAND ${PROJECT_SOURCE_DIR}/tests/package/test_package.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(package PROPERTIES LABELS package RUN_SERIAL ON TIMEOUT 600)
+  # INSTALL.md's Postfix path run word by word against the system Postfix (tests/docs).
+  add_test(NAME install_postfix
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/test_install_postfix.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(install_postfix PROPERTIES LABELS package RUN_SERIAL ON TIMEOUT 600
+    DEPENDS package)
 endif()

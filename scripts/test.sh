@@ -4,7 +4,8 @@
 #   2. clang-tidy over common/ and cli/ (scripts/tidy.sh, configuration in .clang-tidy);
 #   3. a short libFuzzer smoke of every fuzz target, built with clang (build-fuzz/);
 #   4. the whole ctest suite again under ASan + UBSan (scripts/sanitize.sh, build-asan/);
-#   5. the Debian package test, alone, last (it installs into this system; ctest label "package").
+#   5. the Debian package test, then INSTALL.md's Postfix path run word by word (tests/docs),
+#      alone, last (they install into this system and start its Postfix; ctest label "package").
 # FUZZ_SECONDS sets the smoke length per target (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
