@@ -37,6 +37,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -147,6 +148,9 @@ constexpr const char* begin = "BEGIN IMMEDIATE";
 constexpr const char* begin_read = "BEGIN DEFERRED";  // the lookup snapshot: a read transaction
 constexpr const char* commit = "COMMIT";
 constexpr const char* rollback = "ROLLBACK";
+constexpr const char* savepoint = "SAVEPOINT bg_op";
+constexpr const char* release = "RELEASE bg_op";
+constexpr const char* rollback_to = "ROLLBACK TO bg_op";
 constexpr const char* version = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
 constexpr const char* lookup =
     "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
@@ -223,6 +227,25 @@ public:
     }
 
     std::string_view driver() const noexcept override { return "sqlite"; }
+
+    Result<void> batch(const std::function<Result<void>()>& body) override {
+        auto lock = exclusive();
+        if (batch_depth_ > 0) return body();  // nested: part of the outer batch
+        ++batch_depth_;
+        batch_open_ = false;
+        Result<void> r = Ok{};
+        try {
+            r = body();
+        } catch (...) {
+            --batch_depth_;
+            (void)end_batch(false);
+            throw;
+        }
+        --batch_depth_;
+        auto done = end_batch(static_cast<bool>(r));
+        if (!r) return r.error();
+        return done;
+    }
 
     void set_lookup_snapshot(std::chrono::milliseconds max_age) override {
         auto lock = exclusive();
@@ -598,9 +621,30 @@ private:
         return Ok{};
     }
 
-    // Runs body inside BEGIN IMMEDIATE ... COMMIT; rolls back on any error.
+    // Runs body inside BEGIN IMMEDIATE ... COMMIT; rolls back on any error. Inside batch(), the
+    // batch's transaction begins with the first write and body runs under a savepoint, so an
+    // error undoes this call only.
     template <class F>
     Result<void> in_transaction(F&& body) {
+        if (batch_depth_ > 0) {
+            if (!batch_open_) {
+                if (auto r = step_done(sql::begin); !r) return r.error();
+                batch_open_ = true;
+            }
+            if (auto r = step_done(sql::savepoint); !r) return r.error();
+            auto r = body();
+            if (r) r = step_done(sql::release);
+            if (!r) {
+                if (!sqlite3_get_autocommit(db_.get())) {
+                    (void)step_done(sql::rollback_to);
+                    (void)step_done(sql::release);
+                } else {
+                    batch_open_ = false;  // SQLite rolled the whole transaction back (I/O error, full disk)
+                }
+                return r.error();
+            }
+            return Ok{};
+        }
         if (auto r = step_done(sql::begin); !r) return r.error();
         auto r = body();
         if (r) r = step_done(sql::commit);
@@ -650,8 +694,23 @@ private:
         });
     }
 
+    // Commits (or rolls back) the batch's transaction, if its first write began one.
+    Result<void> end_batch(bool commit) {
+        if (!batch_open_) return Ok{};
+        batch_open_ = false;
+        if (sqlite3_get_autocommit(db_.get())) return Error{"store " + path_ + ": the batch was rolled back by SQLite"};
+        if (commit) {
+            auto r = step_done(sql::commit);
+            if (r) return Ok{};
+            if (!sqlite3_get_autocommit(db_.get())) (void)step_done(sql::rollback);
+            return r.error();
+        }
+        (void)step_done(sql::rollback);
+        return Ok{};
+    }
+
     // mu_ for every use of the connection, with the lookup snapshot ended (see the header).
-    std::unique_lock<std::mutex> exclusive() {
+    std::unique_lock<std::recursive_mutex> exclusive() {
         std::unique_lock lock(mu_);
         end_snapshot_locked();
         return lock;
@@ -660,7 +719,7 @@ private:
     // Opens the lookup snapshot if it is on and none is open, or renews one past its age. A
     // failure to begin leaves the lookup in autocommit mode, as without a snapshot.
     void begin_snapshot_locked() noexcept {
-        if (snap_max_.count() <= 0) return;
+        if (snap_max_.count() <= 0 || batch_depth_ > 0) return;
         const auto now = std::chrono::steady_clock::now();
         if (snap_open_ && now < snap_until_) return;
         end_snapshot_locked();
@@ -710,7 +769,9 @@ private:
         }
     }
 
-    std::mutex mu_;
+    std::recursive_mutex mu_;  // recursive: calls made by a batch's body while batch() holds it
+    int batch_depth_ = 0;       // under mu_: inside batch()
+    bool batch_open_ = false;   // under mu_: the batch's write transaction has begun
     // The lookup snapshot, under mu_.
     std::chrono::milliseconds snap_max_{0};
     bool snap_open_ = false;

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -123,6 +124,13 @@ public:
 
     // Records the events in one transaction (all or none); returns the ids assigned, in order.
     virtual Result<std::vector<std::int64_t>> record_events(std::span<const Event> events) = 0;
+    // Runs body, whose calls on this store then share one write transaction: one commit (one
+    // fsync) for many record_event()s, as a log follower or an import needs. A call that fails
+    // inside body undoes only its own writes; the rest is committed when body returns Ok, and
+    // nothing of it when body returns an error or the commit fails (the error is returned).
+    // Other threads' calls on this store object wait for the batch. Drivers without batches
+    // run body as it is (each call its own transaction).
+    virtual Result<void> batch(const std::function<Result<void>()>& body) { return body(); }
 
     // The entry for a key ("joe@example.com" or "@example.com"), expired or not.
     virtual Result<std::optional<Suppression>> get(std::string_view key) = 0;

@@ -367,5 +367,96 @@ TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
     EXPECT_TRUE((*reader)->lookup("user7@example.com", 1).found());
 }
 
+// batch(): the calls of its body share one transaction; a failing call undoes only itself.
+TEST(SqliteBatch, OneCommitForTheBodyAFailingCallUndoesOnlyItself) {
+    TempDir dir;
+    const std::string uri = "sqlite:" + dir.path() + "/store.db";
+    auto store = open_store(uri);
+    auto other = open_store(uri);
+    ASSERT_TRUE(store && other);
+    auto r = (*store)->batch([&]() -> Result<void> {
+        for (int i = 0; i < 100; ++i) {
+            auto ids = (*store)->record_events(std::vector<Event>{event_for("r" + std::to_string(i) + "@example.com", 10 + i)});
+            if (!ids) return ids.error();
+        }
+        EXPECT_TRUE((*store)->put(entry("joe@example.com")));
+        Suppression bad = entry("bad@example.com");
+        bad.event_id = 999999;  // names no event: the foreign key refuses it
+        EXPECT_FALSE((*store)->put(bad));
+        // Inside the batch this connection reads its own writes; another sees none of them yet.
+        EXPECT_TRUE((*store)->lookup("joe@example.com", 1).found());
+        EXPECT_EQ((*other)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
+        auto st = (*other)->stats();
+        EXPECT_TRUE(st && st->events == 0);
+        return Ok{};
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    auto st = (*other)->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->events, 100);
+    EXPECT_TRUE((*other)->lookup("joe@example.com", 1).found());
+    auto bad = (*other)->get("bad@example.com");
+    ASSERT_TRUE(bad);
+    EXPECT_FALSE(bad->has_value());
+}
+
+TEST(SqliteBatch, ABodyErrorCommitsNothing) {
+    TempDir dir;
+    auto store = open_store("sqlite:" + dir.path() + "/store.db");
+    ASSERT_TRUE(store);
+    auto r = (*store)->batch([&]() -> Result<void> {
+        EXPECT_TRUE((*store)->record_events(std::vector<Event>{event_for("a@example.com", 1)}));
+        EXPECT_TRUE((*store)->put(entry("a@example.com")));
+        return Error{"stop here"};
+    });
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "stop here");
+    auto st = (*store)->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->events, 0);
+    EXPECT_EQ(st->suppressions, 0);
+    // The connection is usable afterwards, in and out of batches.
+    EXPECT_TRUE((*store)->batch([&]() -> Result<void> { return (*store)->put(entry("b@example.com")); }));
+    EXPECT_TRUE((*store)->lookup("b@example.com", 1).found());
+}
+
+// A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
+TEST(SqliteStoreOpen, OlderSchemaIsMigratedOnOpen) {
+    TempDir dir;
+    const std::string path = dir.path() + "/store.db";
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        const std::string v1(migrations().front().sqlite_sql);
+        ASSERT_EQ(migrations().front().version, 1);
+        ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                               "applied INTEGER NOT NULL); INSERT INTO schema_version VALUES (1, '0001_init', 0); "
+                               "INSERT INTO events (time, recipient, domain, source, category, blame) "
+                               "VALUES (5, 'a@example.com', 'example.com', 'maillog', 'user_unknown', 'recipient'); "
+                               "INSERT INTO suppressions (key, category, first_seen, last_seen) "
+                               "VALUES ('a@example.com', 'user_unknown', 5, 5)",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto s = open_store("sqlite:" + path);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(*(*s)->schema_version(), migrations().back().version);
+    EXPECT_TRUE((*s)->lookup("a@example.com", 10).found());
+    EXPECT_EQ(*(*s)->count_domain_recipients("example.com", Category::UserUnknown, 0), 1);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT group_concat(name, ',') FROM pragma_index_info('events_domain')", -1, &st,
+                                 nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))), "domain,category,time,recipient");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace bg
