@@ -70,4 +70,8 @@ if(BG_BUILD_TESTS AND BG_PACKAGE_TEST)
     COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/test_install_postfix.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(install_postfix PROPERTIES LABELS package RUN_SERIAL ON TIMEOUT 600
     DEPENDS package)
+  add_test(NAME install_postfix_milter
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/test_install_postfix.sh ${CMAKE_BINARY_DIR} postfix-milter)
+  set_tests_properties(install_postfix_milter PROPERTIES LABELS package RUN_SERIAL ON TIMEOUT 600
+    DEPENDS install_postfix)
 endif()

@@ -8,8 +8,9 @@
 #   systemctl enable UNIT...         nothing to do here (no boot)
 #   systemctl reload UNIT            the unit's ExecReload (kill -HUP $MAINPID), then waits for the
 #                                    daemon to log the reload; `reload postfix`: postfix reload
+#   systemctl try-reload-or-restart UNIT...   reload those that run, nothing for the others
 #   systemctl restart|stop UNIT      SIGTERM (the units' KillSignal), then start for restart
-#   journalctl -u UNIT               the daemon's output so far
+#   journalctl -u UNIT [-u UNIT]...  the daemons' output so far
 # systemd's Type=simple reports no readiness: start waits (10 s at most) for the daemon's first
 # log line, so that a block's next command does not race its start.
 set -euo pipefail
@@ -90,11 +91,20 @@ case $me in
           else stop "$u"; start "$u"; fi
         done ;;
       reload) for u in "$@"; do reload "$(unit_name "$u")"; done ;;
+      try-reload-or-restart)
+        for u in "$@"; do
+          u=$(unit_name "$u")
+          unit_file "$u" >/dev/null
+          if running "$u"; then reload "$u"; fi
+        done ;;
       *) die "unsupported: systemctl $verb $*" ;;
     esac ;;
   journalctl)
-    [[ ${1:-} == -u && $# -eq 2 ]] || die "unsupported: journalctl $*"
-    u=$(unit_name "$2")
-    cat "$dir/$u.log" 2>/dev/null || true ;;
+    (($# >= 2)) || die "unsupported: journalctl $*"
+    while (($# > 0)); do
+      [[ $1 == -u && $# -ge 2 ]] || die "unsupported: journalctl $*"
+      u=$(unit_name "$2"); shift 2
+      cat "$dir/$u.log" 2>/dev/null || true
+    done ;;
   *) die "called as $me" ;;
 esac

@@ -2,9 +2,9 @@
 """install_blocks.py - the shell blocks of INSTALL.md that a path's walkthrough test runs.
 
 A block is marked by an HTML comment on the line before its fence, which a reader of the
-rendered page does not see:
+rendered page does not see; it names the paths whose walkthrough runs the block:
 
-    <!-- install-test: postfix expect="REGEX" expect="REGEX" -->
+    <!-- install-test: postfix postfix-milter expect="REGEX" expect="REGEX" -->
     ```sh
     ...
     ```
@@ -20,7 +20,8 @@ import os
 import re
 import sys
 
-MARKER = re.compile(r'^<!-- install-test: (?P<path>[a-z0-9-]+)(?P<args>.*?)\s*-->\s*$')
+MARKER = re.compile(r'^<!-- install-test: (?P<paths>[a-z0-9-]+(?: [a-z0-9-]+)*)'
+                    r'(?P<args>(?: expect="(?:[^"\\]|\\.)*")*)\s*-->\s*$')
 EXPECT = re.compile(r'expect="((?:[^"\\]|\\.)*)"')
 
 
@@ -30,6 +31,8 @@ def blocks(lines, path):
     while i < len(lines):
         m = MARKER.match(lines[i])
         if not m:
+            if lines[i].startswith('<!-- install-test:'):
+                raise ValueError('line %d: a marker that does not parse' % (i + 1))
             i += 1
             continue
         if i + 1 >= len(lines) or lines[i + 1].rstrip() != '```sh':
@@ -43,7 +46,7 @@ def blocks(lines, path):
             end += 1
         if end == len(lines):
             raise ValueError('line %d: the fence is not closed' % (i + 2))
-        if m.group('path') == path:
+        if path in m.group('paths').split():
             yield i + 1, ''.join(lines[start:end]), expects
         i = end + 1
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# test_install_postfix.sh BUILD_DIR - INSTALL.md's Postfix path, word by word, on this machine
-# (run as root): the blocks of INSTALL.md marked "install-test: postfix" (install_blocks.py) are
-# run in order, as a postmaster would paste them, against the system Postfix and the Debian
-# package built from BUILD_DIR; each must exit 0 and print what its marker expects (the
-# suppressed recipient accepted in observe mode and refused at RCPT TO once enforcing).
+# test_install_postfix.sh BUILD_DIR [PATH] - INSTALL.md's Postfix path, word by word, on this
+# machine (run as root): the blocks of INSTALL.md marked for PATH (install_blocks.py; "postfix",
+# the policy daemon, by default, or "postfix-milter") are run in order, as a postmaster would
+# paste them, against the system Postfix and the Debian package built from BUILD_DIR; each must
+# exit 0 and print what its marker expects (the suppressed recipient accepted in observe mode
+# and refused at RCPT TO once enforcing).
 #   - The package is made with cpack into WORK/build, and the blocks run in WORK, so that the
 #     document's `./build/bounceguard_*_amd64.deb` is that package.
 #   - No systemd as PID 1 here: `systemctl` and `journalctl` are small stand-ins (docs_shims.sh)
@@ -20,11 +21,17 @@
 # Registered in ctest (label "package") with -DBG_PACKAGE_TEST=ON; scripts/test.sh runs it once,
 # alone, after the package test.
 set -euo pipefail
-build=$(cd "${1:?usage: test_install_postfix.sh BUILD_DIR}" && pwd)
+build=$(cd "${1:?usage: test_install_postfix.sh BUILD_DIR [postfix|postfix-milter]}" && pwd)
+path=${2:-postfix}
+case $path in
+  postfix) daemon=bounceguard-policyd min_blocks=6 ;;
+  postfix-milter) daemon=bounceguard-milter min_blocks=5 ;;
+  *) echo "FAIL: unknown path $path" >&2; exit 1 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 doc=$(cd "$here/../.." && pwd)/INSTALL.md
 fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "== install-postfix: $*"; }
+step() { echo "== install-$path: $*"; }
 
 [[ $(id -u) -eq 0 ]] || fail "must run as root (it installs the package and configures the system Postfix)"
 for tool in cpack dpkg apt-get setpriv postfix postconf /usr/bin/python3; do
@@ -37,6 +44,7 @@ getent passwd bounceguard >/dev/null && fail "a bounceguard user already exists 
 [[ -e /var/lib/bounceguard || -e /etc/bounceguard ]] && fail "/var/lib/bounceguard or /etc/bounceguard exists already"
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_free 10045 || fail "something listens on 127.0.0.1:10045 (the policy daemon's default) already"
+port_free 10046 || fail "something listens on 127.0.0.1:10046 (INSTALL.md's milter port) already"
 
 work=$(mktemp -d)
 chmod 0755 "$work"
@@ -89,9 +97,9 @@ step "cpack -G DEB into $work/build"
 (cd "$build" && cpack -G DEB -B "$work/build" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log" >&2; fail "cpack"; }
 ls "$work"/build/bounceguard_*_amd64.deb >/dev/null || fail "cpack made no bounceguard_*_amd64.deb"
 
-step "the blocks of INSTALL.md marked install-test: postfix"
-n=$(/usr/bin/python3 "$here/install_blocks.py" "$doc" postfix "$work/blocks") || fail "install_blocks.py"
-((n >= 6)) || fail "only $n marked blocks; the Postfix path has at least six"
+step "the blocks of INSTALL.md marked install-test: $path"
+n=$(/usr/bin/python3 "$here/install_blocks.py" "$doc" "$path" "$work/blocks") || fail "install_blocks.py"
+((n >= min_blocks)) || fail "only $n marked blocks; the $path path has at least $min_blocks"
 ln -s "$here/docs_shims.sh" "$work/bin/systemctl"
 ln -s "$here/docs_shims.sh" "$work/bin/journalctl"
 # The documented python3 is Debian's (/usr/bin/python3); put it first whatever PATH says.
@@ -114,8 +122,8 @@ for script in "$work"/blocks/*.sh; do
 done
 
 step "after the walkthrough"
-pid=$(cat "$BG_SHIM_DIR/bounceguard-policyd.pid")
-[[ $(ps -o user= -p "$pid" | tr -d ' ') == bounceguard ]] || fail "the policy daemon does not run as bounceguard"
+pid=$(cat "$BG_SHIM_DIR/$daemon.pid")
+[[ $(ps -o user= -p "$pid" | tr -d ' ') == bounceguard ]] || fail "$daemon does not run as bounceguard"
 [[ $(stat -c %U /var/lib/bounceguard/bounceguard.db) == bounceguard ]] || fail "the store is not the service user's"
 grep -q '^mode = "enforce"' /etc/bounceguard/bounceguard.toml || fail "the configuration is not back to enforce"
-echo "install-postfix: OK ($n blocks of INSTALL.md: installed, observed, enforced at RCPT TO)"
+echo "install-$path: OK ($n blocks of INSTALL.md: installed, $daemon observed, enforced at RCPT TO)"
