@@ -255,7 +255,7 @@ std::vector<ConfigKey> make_keys() {
      [](Config& c, const KeyValue& v) { c.policyd.max_attributes = std::get<std::int64_t>(v); },
      [](const Config& c) -> KeyValue { return c.policyd.max_attributes; }},
     {"policyd.sqlite_memory_mb", KeyType::Integer, "16",
-     "MiB of SQLite page cache all workers may keep together (a soft limit; the kernel caches the file too)", 1,
+     "MiB of SQLite page cache all workers share, reserved at start (the kernel caches the file too)", 1,
      4096, "",
      [](Config& c, const KeyValue& v) { c.policyd.sqlite_memory_mb = std::get<std::int64_t>(v); },
      [](const Config& c) -> KeyValue { return c.policyd.sqlite_memory_mb; }},
