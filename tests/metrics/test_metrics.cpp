@@ -600,3 +600,21 @@ TEST(GrafanaDashboard, IsValidJsonAndQueriesOnlyMetricsOfTheTable) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MetricsDocs, InstallMdNamesOnlyMetricsOfTheTable) {
+    const std::string text = read_file(std::string(BG_SOURCE_DIR) + "/INSTALL.md");
+    ASSERT_FALSE(text.empty());
+    std::set<std::string> known;
+    for (const auto& m : metric_table) known.insert(full_name(m));
+    std::size_t named = 0;
+    for (const auto& n : metric_names_in(text)) {
+        if (n == "bounceguard_") continue;  // bounceguard_*.deb
+        ++named;
+        EXPECT_TRUE(known.count(n)) << n << " (INSTALL.md) is not in metric_table";
+    }
+    EXPECT_GE(named, 5u) << "INSTALL.md's Monitoring section names the metrics to alert on";
+}
+
+}  // namespace

@@ -62,7 +62,8 @@ done
 for f in /usr/share/man/man8/bounceguard.8.gz /usr/share/man/man8/bounceguard-policyd.8.gz \
          /usr/share/man/man8/bounceguard-milter.8.gz /usr/share/man/man5/bounceguard.toml.5.gz \
          /usr/share/doc/bounceguard/copyright /usr/share/doc/bounceguard/changelog.gz \
-         /lib/systemd/system/bounceguard-policyd.service /lib/systemd/system/bounceguard-milter.service; do
+         /lib/systemd/system/bounceguard-policyd.service /lib/systemd/system/bounceguard-milter.service \
+         /usr/share/bounceguard/bounceguard-dashboard.json; do
   [[ -f $f ]] || fail "$f is not installed"
 done
 gzip -t /usr/share/man/man8/bounceguard-policyd.8.gz || fail "man page is not valid gzip"
@@ -155,7 +156,7 @@ step "dpkg --purge"
 mapfile -t files < <(dpkg -L bounceguard | while read -r f; do [[ -d $f ]] || echo "$f"; done)
 ((${#files[@]} > 5)) || fail "dpkg -L lists only ${#files[@]} files"
 dpkg --purge bounceguard >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; fail "dpkg --purge"; }
-for f in "${files[@]}" /etc/bounceguard /var/lib/bounceguard /usr/share/doc/bounceguard; do
+for f in "${files[@]}" /etc/bounceguard /var/lib/bounceguard /usr/share/doc/bounceguard /usr/share/bounceguard; do
   [[ -e $f ]] && fail "$f is left after purge"
 done
 getent passwd bounceguard >/dev/null && fail "the bounceguard user is left after purge"
