@@ -139,6 +139,19 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// Context switches of all the daemon's threads (voluntary: it slept, mostly in epoll_wait;
+// involuntary: it was preempted), from /proc/PID/task/*/status.
+double context_switches(pid_t pid) {
+    double n = 0;
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        const std::string s = read_file(t.path().string() + "/status");
+        for (const char* f : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"})
+            if (const auto p = s.find(f); p != std::string::npos) n += std::atof(s.c_str() + p + std::strlen(f));
+    }
+    return n;
+}
+
 // CPU time (user + system) of this process, in seconds.
 double own_cpu_seconds() {
     rusage ru{};
@@ -384,9 +397,10 @@ int main(int argc, char** argv) {
     else
         std::printf("closed loop: each connection sends its next request when the answer is in; latency from send "
                     "to answer\n");
-    std::printf("CPU us: CPU time per request of the daemon and of this generator\n");
-    std::printf("%9s %11s %11s %9s %9s %9s %13s %13s %6s\n", "transport", "connections", "requests/s", "p50 us",
-                "p99 us", "p99.9 us", "daemon CPU us", "client CPU us", "wrong");
+    std::printf("CPU us: CPU time per request of the daemon and of this generator; daemon cs: the daemon's "
+                "context switches per request\n");
+    std::printf("%9s %11s %11s %9s %9s %9s %13s %13s %10s %6s\n", "transport", "connections", "requests/s", "p50 us",
+                "p99 us", "p99.9 us", "daemon CPU us", "client CPU us", "daemon cs", "wrong");
     bool all_right = true;
     for (const auto& transport : transports)
     for (const int n : levels) {
@@ -409,13 +423,16 @@ int main(int argc, char** argv) {
         r.sent_at.reserve(1 << 20);
         const double cpu0 = cpu_seconds(pid);
         const double own0 = own_cpu_seconds();
+        const double cs0 = context_switches(pid);
         const auto interval = rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(n / rate))
                                        : Clock::duration::zero();
         drive(conns, pool, hit, t0, end, interval, r);  // counts from t0, for the CPU time per request
         const double cpu = cpu_seconds(pid) - cpu0;
         const double own = own_cpu_seconds() - own0;
+        const double cs = context_switches(pid) - cs0;
         const double cpu_us = r.requests ? cpu * 1e6 / static_cast<double>(r.requests) : 0;
         const double own_us = r.requests ? own * 1e6 / static_cast<double>(r.requests) : 0;
+        const double cs_per = r.requests ? cs / static_cast<double>(r.requests) : 0;
         // Only the requests sent after the warm-up count for the rate and the latencies.
         r.requests = 0;
         {
@@ -432,9 +449,9 @@ int main(int argc, char** argv) {
             return r.latency_ns[std::min(r.latency_ns.size() - 1, static_cast<std::size_t>(q * r.latency_ns.size()))] /
                    1000.0;
         };
-        std::printf("%9s %11d %11.0f %9.1f %9.1f %9.1f %13.1f %13.1f %6llu\n", transport.c_str(), n,
+        std::printf("%9s %11d %11.0f %9.1f %9.1f %9.1f %13.1f %13.1f %10.2f %6llu\n", transport.c_str(), n,
                     static_cast<double>(r.requests) / r.seconds, pct(0.50), pct(0.99), pct(0.999), cpu_us, own_us,
-                    static_cast<unsigned long long>(r.wrong));
+                    cs_per, static_cast<unsigned long long>(r.wrong));
         std::fflush(stdout);
         if (r.wrong) all_right = false;
         for (auto& c : conns) ::close(c.fd);
