@@ -18,7 +18,7 @@ std::string one_line(std::string_view reply) {
 }  // namespace
 
 Decision decide(const PolicyRequest& rq, const Enforcer& enforcer, SuppressionStore* store,
-                std::string_view unavailable, UnixTime now, bool verbose) {
+                std::string_view unavailable, UnixTime now, spdlog::level::level_enum log_level) {
     Decision d;
     d.action = "DUNNO";
     // Only RCPT TO is ours; Postfix also asks at CONNECT, HELO, MAIL, DATA, END-OF-MESSAGE, ...
@@ -49,10 +49,10 @@ Decision decide(const PolicyRequest& rq, const Enforcer& enforcer, SuppressionSt
             break;
         case EnforceVerdict::Pass:
             if (d.store_error) d.level = spdlog::level::warn;  // "continue": the mail passes unchecked
-            else if (verbose) d.level = spdlog::level::debug;
+            else if (log_level <= spdlog::level::debug) d.level = spdlog::level::debug;
             break;
     }
-    if (d.level != spdlog::level::off) d.log = Enforcer::describe(rcpt, r);
+    if (d.level != spdlog::level::off && d.level >= log_level) d.log = Enforcer::describe(rcpt, r);
     return d;
 }
 

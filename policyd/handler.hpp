@@ -25,12 +25,13 @@ struct Decision {
     EnforceVerdict verdict = EnforceVerdict::Pass;
     bool store_error = false;            // the store could not answer (the caller rate-limits the log)
     spdlog::level::level_enum level = spdlog::level::off;  // how to log `log` (off: nothing to log)
-    std::string log;
+    std::string log;                     // made only when `level` reaches the caller's log level
 };
 
 // `store` may be null: the store could not be opened, for `unavailable` (a reason for the log).
-// `verbose`: also describe passed recipients (at debug level).
+// `log_level`: the logger's level; the log line is only formatted for a decision at that level or
+// above (at debug, passed recipients are described too), so a quiet logger costs nothing.
 Decision decide(const PolicyRequest& request, const Enforcer& enforcer, SuppressionStore* store,
-                std::string_view unavailable, UnixTime now, bool verbose);
+                std::string_view unavailable, UnixTime now, spdlog::level::level_enum log_level);
 
 }  // namespace bg::policyd

@@ -42,9 +42,9 @@ void Session::answer(SessionContext& ctx, std::string& out, std::string_view pee
     const PolicyRequest& rq = parser_.request();
     const Snapshot& snap = *ctx.snapshot;
     ++ctx.counters.requests;
-    const bool verbose = ctx.log && ctx.log->should_log(spdlog::level::debug);
+    const auto log_level = ctx.log ? ctx.log->level() : spdlog::level::off;
     const Decision d = decide(rq, snap.enforcer, ctx.store, ctx.store_error, static_cast<UnixTime>(std::time(nullptr)),
-                              verbose);
+                              log_level);
     out += "action=";
     out += d.action;
     out += "\n\n";
@@ -64,7 +64,7 @@ void Session::answer(SessionContext& ctx, std::string& out, std::string_view pee
                       peer, rq.dropped_long, snap.limits.max_line_bytes, rq.dropped_excess,
                       snap.limits.max_attributes, rq.dropped_junk, d.action,
                       held ? " (" + std::to_string(held) + " more such requests not logged)" : std::string());
-    if (d.level == spdlog::level::off) return;
+    if (d.level == spdlog::level::off || d.level < log_level) return;  // not formatted either (handler.hpp)
     if (d.store_error) {
         // A store that is down fails every request: one line per interval, with the count.
         if (!ctx.store_limiter.allow(now, held)) return;

@@ -156,10 +156,11 @@ struct HandlerTest : ::testing::Test {
         r.recipient = std::move(recipient);
         return r;
     }
-    Decision run(const PolicyRequest& r, bool have_store = true) {
+    Decision run(const PolicyRequest& r, bool have_store = true,
+                 spdlog::level::level_enum log_level = spdlog::level::info) {
         auto e = Enforcer::create(config);
         EXPECT_TRUE(e) << (e ? "" : e.error().message);
-        return decide(r, *e, have_store ? store.get() : nullptr, "store down", now, false);
+        return decide(r, *e, have_store ? store.get() : nullptr, "store down", now, log_level);
     }
 };
 
@@ -176,6 +177,24 @@ TEST_F(HandlerTest, SuppressedOutboundRecipientIsRefused) {
     const auto ok = run(request("postfix-3.7-rcpt-submission.txt", "ok@example.test"));
     EXPECT_EQ(ok.action, "DUNNO");
     EXPECT_EQ(ok.level, spdlog::level::off);
+}
+
+TEST_F(HandlerTest, LogLineOnlyMadeAtTheLoggersLevel) {
+    const auto r = request("postfix-3.7-rcpt-smtpd.txt");
+    // A logger at warn does not log refusals (info): same answer, no line formatted.
+    auto d = run(r, true, spdlog::level::warn);
+    EXPECT_EQ(d.verdict, EnforceVerdict::Reject);
+    EXPECT_EQ(d.action.substr(0, 10), "550 5.1.1 ") << d.action;
+    EXPECT_EQ(d.level, spdlog::level::info);
+    EXPECT_TRUE(d.log.empty()) << d.log;
+    // A store error (warn) is still described at warn; at debug a passed recipient is too.
+    d = run(r, false, spdlog::level::warn);
+    EXPECT_EQ(d.level, spdlog::level::warn);
+    EXPECT_NE(d.log.find("to=<unknown@example.test>"), std::string::npos) << d.log;
+    d = run(request("postfix-3.7-rcpt-smtpd.txt", "ok@example.test"), true, spdlog::level::debug);
+    EXPECT_EQ(d.action, "DUNNO");
+    EXPECT_EQ(d.level, spdlog::level::debug);
+    EXPECT_NE(d.log.find("passed"), std::string::npos) << d.log;
 }
 
 TEST_F(HandlerTest, OtherStatesRequestsAndMissingRecipientAreDunno) {
