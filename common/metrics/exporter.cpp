@@ -262,8 +262,10 @@ void Exporter::stop() noexcept {
 
 Exporter::~Exporter() { stop(); }
 
-std::unique_ptr<Exporter> start_for_program(const Config& config, std::string_view program,
-                                            std::shared_ptr<spdlog::logger> log) {
+namespace {
+
+std::unique_ptr<Exporter> start_or_throw(const Config& config, std::string_view program,
+                                         const std::shared_ptr<spdlog::logger>& log) {
     auto options = exporter_options(config.metrics, program);
     if (options.listen.empty() && options.textfile.empty()) return nullptr;
     registry().set_program(program);
@@ -291,6 +293,19 @@ std::unique_ptr<Exporter> start_for_program(const Config& config, std::string_vi
                   textfile.empty() ? std::string() : "textfile " + textfile);
     }
     return std::move(*e);
+}
+
+}  // namespace
+
+std::unique_ptr<Exporter> start_for_program(const Config& config, std::string_view program,
+                                            std::shared_ptr<spdlog::logger> log) {
+    try {
+        return start_or_throw(config, program, log);
+    } catch (const std::exception& e) {
+        // No thread (resources exhausted): the program runs on without metrics.
+        if (log) log->error("metrics not exported: {} (mail flow goes on)", e.what());
+        return nullptr;
+    }
 }
 
 }  // namespace bg::metrics
