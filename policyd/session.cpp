@@ -55,9 +55,8 @@ void Session::answer(SessionContext& ctx, std::string& out, std::string_view pee
     metrics::registry().add(metrics::Metric::PolicyRequests, metrics::index(d.verdict));  // dunno = pass
     if (rq.has_dropped()) metrics::registry().add(metrics::Metric::PolicyMalformedRequests);
     if (!ctx.log) return;
-    const auto now = LogLimiter::Clock::now();
-    std::uint64_t held = 0;
-    if (rq.has_dropped() && ctx.protocol_limiter.allow(now, held))
+    std::uint64_t held = 0;  // the clock is read only for the rate-limited lines
+    if (rq.has_dropped() && ctx.protocol_limiter.allow(LogLimiter::Clock::now(), held))
         ctx.log->warn("malformed request from {}: dropped {} over-long line(s) (policyd.max_line_bytes={}), {} "
                       "attribute(s) past policyd.max_attributes={}, {} line(s) that are not name=value; answered "
                       "{}{}",
@@ -67,7 +66,7 @@ void Session::answer(SessionContext& ctx, std::string& out, std::string_view pee
     if (d.level == spdlog::level::off || d.level < log_level) return;  // not formatted either (handler.hpp)
     if (d.store_error) {
         // A store that is down fails every request: one line per interval, with the count.
-        if (!ctx.store_limiter.allow(now, held)) return;
+        if (!ctx.store_limiter.allow(LogLimiter::Clock::now(), held)) return;
         ctx.log->log(d.level, "store error: {}{}", d.log,
                      held ? " (" + std::to_string(held) + " more store errors not logged)" : std::string());
         return;
