@@ -119,7 +119,8 @@ int serve(const Options& opt) {
     if (auto s = (*snap)->store->get(now); !s)
         logger->error("store unavailable at start: {}; enforce.on_store_error = {} applies until it is back",
                       s.error().message, config->enforce.on_store_error);
-    logger->info("started listen={} store={} user={} mode={}", config->milter.listen, config->store.uri,
+    logger->info("started listen={} store={} user={} mode={}", config->milter.listen,
+                 redact_store_uri(config->store.uri),
                  config->milter.user.empty() ? std::string("(unchanged)") : config->milter.user,
                  config->policy.observe ? "observe" : "enforce");
 
@@ -169,7 +170,7 @@ int serve(const Options& opt) {
         }
         milter::set_current_snapshot(*fresh);
         metrics::registry().add(metrics::Metric::ConfigReloads, metrics::index(metrics::ReloadResult::Ok));
-        logger->info("reloaded store={} mode={}", (*fresh)->config->store.uri,
+        logger->info("reloaded store={} mode={}", redact_store_uri((*fresh)->config->store.uri),
                      (*fresh)->config->policy.observe ? "observe" : "enforce");
     }
     milter_thread.join();

@@ -70,7 +70,7 @@ Result<SuppressionStore*> StoreHandle::get(UnixTime now) {
     if (now < next_try_) return Error{last_error_};
     auto opened = open_store(uri_);
     if (!opened) {
-        last_error_ = "store " + uri_ + ": " + opened.error().message;
+        last_error_ = "store " + redact_store_uri(uri_) + ": " + opened.error().message;
         next_try_ = now + reopen_interval;
         return Error{last_error_};
     }

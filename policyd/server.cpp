@@ -176,7 +176,7 @@ void Worker::refresh(Clock::time_point now) {
     }
     if (!store_ && now >= next_store_try_) {
         open_store(now);
-        if (store_) shared_.log->info("store open again: {}", store_uri_);
+        if (store_) shared_.log->info("store open again: {}", redact_store_uri(store_uri_));
     }
 }
 
@@ -525,7 +525,8 @@ int run_server(std::vector<Listener> listeners, std::shared_ptr<const Snapshot> 
     if (rc == 0) {
         std::string names;
         for (const auto& l : listeners) names += (names.empty() ? "" : ", ") + l.name;
-        log->info("listening on {} with {} worker(s), store {}", names, n, snapshot->config.store.uri);
+        log->info("listening on {} with {} worker(s), store {}", names, n,
+                  redact_store_uri(snapshot->config.store.uri));
         Acceptor acceptor(shared, listeners, workers, reload);
         if (auto r = acceptor.run(); !r) {
             log->error("{}", r.error().message);

@@ -73,6 +73,31 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri) {
                  "' is neither sqlite:PATH nor postgresql://..."};
 }
 
+std::string redact_store_uri(std::string_view uri) {
+    std::string out(uri);
+    if (!(uri.starts_with("postgresql://") || uri.starts_with("postgres://"))) return out;
+    // userinfo: scheme://user:PASSWORD@host...
+    const std::size_t start = out.find("://") + 3;
+    const std::size_t end = out.find_first_of("/?#", start);
+    const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+    if (at != std::string::npos && at >= start) {
+        const std::size_t colon = out.find(':', start);
+        if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // query parameter: ...?password=PASSWORD&...
+    for (std::size_t q = out.find('?'); q != std::string::npos;) {
+        const std::size_t name = q + 1;
+        const std::size_t next = out.find('&', name);
+        const std::string_view param = std::string_view(out).substr(name, next == std::string::npos ? std::string::npos : next - name);
+        if (param.starts_with("password=")) {
+            const std::size_t v = name + 9;
+            out.replace(v, (next == std::string::npos ? out.size() : next) - v, "***");
+        }
+        q = out.find('&', name);
+    }
+    return out;
+}
+
 Result<std::string> filter_domain(std::string_view domain) {
     if (domain.empty()) return std::string();
     return normalize_domain(domain);

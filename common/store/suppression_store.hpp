@@ -167,6 +167,8 @@ public:
 // ("postgresql://user@host:5432/db", "postgres://..."). Creates the SQLite file when it does not
 // exist (its directory must), and applies pending migrations.
 Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri);
+// The URI as it may be logged: a PostgreSQL password (user:PASSWORD@, ?password=) becomes ***.
+std::string redact_store_uri(std::string_view uri);
 
 // Drivers (open_store picks one). timeout: how long a writer waits for a lock, in milliseconds.
 Result<std::unique_ptr<SuppressionStore>> open_sqlite_store(const std::string& path, int busy_timeout_ms = 5000);

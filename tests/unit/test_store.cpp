@@ -420,5 +420,15 @@ std::vector<std::string> drivers() {
 INSTANTIATE_TEST_SUITE_P(Drivers, StoreTest, ::testing::ValuesIn(drivers()),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
+TEST(StoreUri, PasswordsAreRedactedForLogs) {
+    EXPECT_EQ(redact_store_uri("postgresql://bg:s3cret@db.example:5432/bounceguard"),
+              "postgresql://bg:***@db.example:5432/bounceguard");
+    EXPECT_EQ(redact_store_uri("postgres://bg@db/bg?sslmode=require&password=s3cret&connect_timeout=5"),
+              "postgres://bg@db/bg?sslmode=require&password=***&connect_timeout=5");
+    EXPECT_EQ(redact_store_uri("postgresql://db/bg?password=x"), "postgresql://db/bg?password=***");
+    EXPECT_EQ(redact_store_uri("postgresql://bg@db/bg"), "postgresql://bg@db/bg");
+    EXPECT_EQ(redact_store_uri("sqlite:/var/lib/bounceguard/a:b@c.db"), "sqlite:/var/lib/bounceguard/a:b@c.db");
+}
+
 }  // namespace
 }  // namespace bg
