@@ -224,7 +224,8 @@ int run_stats(SuppressionStore& store, std::ostream& out, std::ostream& err) {
         err << "bounceguard: stats: " << s.error().message << "\n";
         return 1;
     }
-    out << "store:         " << store.driver() << "\n"
+    auto version = store.schema_version();
+    out << "store:         " << store.driver() << ", schema " << (version ? std::to_string(*version) : "?") << "\n"
         << "suppressions:  " << s->suppressions << " (" << s->domain_suppressions << " domains)\n"
         << "events:        " << s->events << "\n";
     for (const auto& c : s->by_category) out << "  " << std::left << std::setw(20) << to_string(c.category) << c.count << "\n";

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "commands.hpp"
+#include "store/suppression_store.hpp"
 
 namespace bg::cli {
 
@@ -179,6 +180,8 @@ TEST(CliStore, AddShowListIngestRemove) {
     EXPECT_EQ(run_cli(store + "remove bob@example.net").out, "not suppressed: bob@example.net\n");
     EXPECT_EQ(nlohmann::json::parse(run_cli(store + "show --json bob@example.net").out)["suppressed"], false);
     EXPECT_EQ(run_cli(store + "show not-an-address").status, 2);
+    const std::string schema = std::to_string(migrations().back().version);
+    EXPECT_EQ(run_cli(store + "stats").out.rfind("store:         sqlite, schema " + schema + "\n", 0), 0u);
     EXPECT_EQ(run_cli("--store sqlite:/nonexistent/dir/x.db stats").status, 1);
     std::remove(db.c_str());
 }
