@@ -15,11 +15,6 @@
 
 namespace bg::policyd {
 
-void UniqueFd::reset(int fd) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-}
-
 Result<ListenAddress> parse_listen_address(std::string_view spec) {
     ListenAddress a;
     a.spec = std::string(spec);

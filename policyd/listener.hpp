@@ -1,6 +1,6 @@
 // listener.hpp - the policy daemon's listening sockets, in Postfix's notation: "unix:PATH" or
 // "inet:HOST:PORT" ("inet:127.0.0.1:10045", "inet:[::1]:10045"; port 0 picks a free port, whose
-// number bound_name() reports). Also the small RAII file descriptor the daemon uses.
+// number bound_name() reports).
 // SECURITY: only the operator chooses addresses; a unix socket is made 0666 like Postfix's own
 // private/ sockets, so the directory it is in decides who may connect. An existing file at a
 // unix socket's path is replaced only when it is a socket nobody listens on.
@@ -11,32 +11,11 @@
 #include <utility>
 
 #include "util/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace bg::policyd {
 
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    void reset(int fd = -1) noexcept;
-
-private:
-    int fd_ = -1;
-};
+using bg::UniqueFd;
 
 struct ListenAddress {
     bool unix_socket = false;

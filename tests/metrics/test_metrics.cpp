@@ -27,6 +27,7 @@
 #include "metrics/metrics.hpp"
 #include "policy/recorder.hpp"
 #include "store/suppression_store.hpp"
+#include "test_store_support.hpp"
 
 namespace {
 
@@ -41,21 +42,7 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "bg-metrics-XXXXXX").string();
-        path_ = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using bg::testing_support::TempDir;
 
 bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
 
