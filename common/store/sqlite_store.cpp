@@ -41,16 +41,18 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <unordered_map>
 
 #include "smtp/address.hpp"
+#include "store/sqlite_sql.hpp"
 #include "store/suppression_store.hpp"
+#include "util/deadline_thread.hpp"
 
 namespace bg {
 
@@ -152,71 +154,7 @@ Event read_event(const Query& q, int o = 0) {
     return e;
 }
 
-// The SQL, in one place. Each text is prepared once per connection.
-namespace sql {
-constexpr const char* begin = "BEGIN IMMEDIATE";
-constexpr const char* begin_read = "BEGIN DEFERRED";  // the lookup snapshot: a read transaction
-constexpr const char* commit = "COMMIT";
-constexpr const char* rollback = "ROLLBACK";
-constexpr const char* savepoint = "SAVEPOINT bg_op";
-constexpr const char* release = "RELEASE bg_op";
-constexpr const char* rollback_to = "ROLLBACK TO bg_op";
-constexpr const char* version = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
-constexpr const char* lookup =
-    "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE key = ?1 AND (expires = 0 OR expires > ?2) "
-    "UNION ALL "
-    "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE key = ?3 AND (expires = 0 OR expires > ?2) "
-    "LIMIT 1";  // one statement, no sort: the address entry first, the domain's only if it has none
-constexpr const char* get =
-    "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE key = ?1";
-constexpr const char* put =
-    "INSERT INTO suppressions (key, category, first_seen, last_seen, count, expires, event_id, added_by, reason) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (key) DO UPDATE SET "
-    "category = excluded.category, first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
-    "count = excluded.count, expires = excluded.expires, event_id = excluded.event_id, "
-    "added_by = excluded.added_by, reason = excluded.reason";
-constexpr const char* remove = "DELETE FROM suppressions WHERE key = ?1";
-constexpr const char* insert_event =
-    "INSERT INTO events (time, recipient, domain, sender, source, reply_code, status, text, stage, "
-    "remote_mta, queue_id, message_id, category, blame, rule_id) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-constexpr const char* events_for =
-    "SELECT id, time, recipient, sender, source, reply_code, status, text, stage, remote_mta, queue_id, "
-    "message_id, category, blame, rule_id FROM events WHERE recipient = ?1 ORDER BY time DESC, id DESC LIMIT ?2";
-constexpr const char* list =
-    "SELECT key, category, first_seen, last_seen, count, expires, event_id, added_by, reason "
-    "FROM suppressions WHERE (?1 IS NULL OR category = ?1) AND last_seen >= ?2 "
-    "AND (?3 = '' OR substr(key, -(length(?3) + 1)) = '@' || ?3) "
-    "AND (?4 = 0 OR expires = 0 OR expires > ?4) ORDER BY last_seen DESC, key LIMIT ?5";
-constexpr const char* expire_suppressions = "DELETE FROM suppressions WHERE expires <> 0 AND expires <= ?1";
-constexpr const char* expire_events =
-    "DELETE FROM events WHERE time < ?1 AND NOT EXISTS "
-    "(SELECT 1 FROM suppressions s WHERE s.event_id = events.id)";
-constexpr const char* count_by_category =
-    "SELECT category, COUNT(*) FROM suppressions GROUP BY category ORDER BY 2 DESC, 1";
-constexpr const char* count_domain_entries = "SELECT COUNT(*) FROM suppressions WHERE key >= '@' AND key < 'A'";
-constexpr const char* count_events_all = "SELECT COUNT(*) FROM events";
-constexpr const char* page_count = "PRAGMA page_count";
-constexpr const char* page_size = "PRAGMA page_size";
-constexpr const char* count_events =
-    "SELECT COUNT(*), COALESCE(MIN(time), 0), COALESCE(MAX(time), 0) FROM events "
-    "WHERE recipient = ?1 AND category = ?2 AND time >= ?3";
-constexpr const char* count_domain_recipients =
-    "SELECT COUNT(DISTINCT recipient) FROM events WHERE domain = ?1 AND category = ?2 AND time >= ?3";
-// Groups over the events_time index, then each group's newest event through events_domain.
-constexpr const char* report =
-    "WITH g AS (SELECT domain, category, blame, COUNT(*) AS n, COUNT(DISTINCT recipient) AS r, "
-    "MIN(time) AS t0, MAX(time) AS t1 FROM events WHERE time >= ?1 AND time < ?2 "
-    "AND blame NOT IN ('recipient', 'none') AND (?3 = '' OR domain = ?3) GROUP BY domain, category, blame) "
-    "SELECT g.domain, g.category, g.blame, g.n, g.r, g.t0, g.t1, e.id, e.time, e.recipient, e.sender, e.source, "
-    "e.reply_code, e.status, e.text, e.stage, e.remote_mta, e.queue_id, e.message_id, e.category, e.blame, e.rule_id "
-    "FROM g JOIN events e ON e.id = (SELECT x.id FROM events x WHERE x.domain = g.domain "
-    "AND x.category = g.category AND x.time = g.t1 AND x.blame = g.blame ORDER BY x.id DESC LIMIT 1) "
-    "ORDER BY g.n DESC, g.domain, g.category LIMIT ?4";
-}  // namespace sql
+namespace sql = sqlite_sql;  // the SQL texts (sqlite_sql.hpp)
 
 class SqliteStore final : public SuppressionStore {
 public:
@@ -224,14 +162,7 @@ public:
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
     ~SqliteStore() override {
-        if (janitor_.joinable()) {
-            {
-                std::lock_guard jl(jmu_);
-                jstop_ = true;
-            }
-            jcv_.notify_one();
-            janitor_.join();
-        }
+        janitor_.reset();  // joins its thread before the connection goes
         std::lock_guard lock(mu_);
         end_snapshot_locked();
     }
@@ -242,7 +173,7 @@ public:
         auto lock = exclusive();
         if (batch_depth_ > 0) return body();  // nested: part of the outer batch
         ++batch_depth_;
-        batch_open_ = false;
+        batch_lost_.reset();
         Result<void> r = Ok{};
         try {
             r = body();
@@ -260,7 +191,8 @@ public:
     void set_lookup_snapshot(std::chrono::milliseconds max_age) override {
         auto lock = exclusive();
         snap_max_ = std::max(std::chrono::milliseconds(0), max_age);
-        if (snap_max_.count() > 0 && !janitor_.joinable()) janitor_ = std::thread([this] { janitor(); });
+        if (snap_max_.count() > 0 && !janitor_)
+            janitor_ = std::make_unique<DeadlineThread>([this] { return end_idle_snapshot(); });
     }
 
     // Pragmas and migrations; called once by open_sqlite_store.
@@ -643,10 +575,10 @@ private:
     template <class F>
     Result<void> in_transaction(F&& body) {
         if (batch_depth_ > 0) {
-            if (!batch_open_) {
+            if (batch_lost_) return *batch_lost_;
+            // In a batch, no snapshot is open: autocommit mode means no write has begun it yet.
+            if (sqlite3_get_autocommit(db_.get()))
                 if (auto r = step_done(sql::begin); !r) return r.error();
-                batch_open_ = true;
-            }
             if (auto r = step_done(sql::savepoint); !r) return r.error();
             auto r = body();
             if (r) r = step_done(sql::release);
@@ -654,8 +586,8 @@ private:
                 if (!sqlite3_get_autocommit(db_.get())) {
                     (void)step_done(sql::rollback_to);
                     (void)step_done(sql::release);
-                } else {
-                    batch_open_ = false;  // SQLite rolled the whole transaction back (I/O error, full disk)
+                } else {  // SQLite rolled the whole transaction back (I/O error, full disk)
+                    batch_lost_ = Error{"store " + path_ + ": the batch was rolled back by SQLite: " + r.error().message};
                 }
                 return r.error();
             }
@@ -710,11 +642,15 @@ private:
         });
     }
 
-    // Commits (or rolls back) the batch's transaction, if its first write began one.
+    // Commits (or rolls back) the batch's transaction, if its first write began one. A batch that
+    // SQLite rolled back is an error even when body went on: what it recorded before is gone.
     Result<void> end_batch(bool commit) {
-        if (!batch_open_) return Ok{};
-        batch_open_ = false;
-        if (sqlite3_get_autocommit(db_.get())) return Error{"store " + path_ + ": the batch was rolled back by SQLite"};
+        if (batch_lost_) {
+            Error e = *batch_lost_;
+            batch_lost_.reset();
+            return e;
+        }
+        if (sqlite3_get_autocommit(db_.get())) return Ok{};
         if (commit) {
             auto r = step_done(sql::commit);
             if (r) return Ok{};
@@ -742,12 +678,7 @@ private:
         if (!step_done_noexcept(sql::begin_read)) return;
         snap_open_ = true;
         snap_until_ = now + snap_max_;
-        {
-            std::lock_guard jl(jmu_);
-            jarmed_ = true;
-            jdeadline_ = snap_until_;
-        }
-        jcv_.notify_one();
+        janitor_->arm(snap_until_);
     }
 
     void end_snapshot_locked() noexcept {
@@ -765,40 +696,23 @@ private:
         }
     }
 
-    // Ends a snapshot that outlived its deadline with no lookup to renew it.
-    void janitor() {
-        std::unique_lock jl(jmu_);
-        for (;;) {
-            jcv_.wait(jl, [this] { return jstop_ || jarmed_; });
-            if (jstop_) return;
-            const auto deadline = jdeadline_;
-            if (jcv_.wait_until(jl, deadline, [this] { return jstop_; })) return;
-            jl.unlock();
-            {
-                std::lock_guard lock(mu_);
-                if (snap_open_ && std::chrono::steady_clock::now() >= snap_until_) end_snapshot_locked();
-                std::lock_guard jl2(jmu_);
-                jarmed_ = snap_open_;
-                jdeadline_ = snap_until_;
-            }
-            jl.lock();
-        }
+    // The janitor's callback: ends a snapshot that outlived its deadline with no lookup to renew
+    // it; else the deadline of the snapshot open now.
+    std::optional<DeadlineThread::Clock::time_point> end_idle_snapshot() {
+        std::lock_guard lock(mu_);
+        if (snap_open_ && std::chrono::steady_clock::now() >= snap_until_) end_snapshot_locked();
+        if (!snap_open_) return std::nullopt;
+        return snap_until_;
     }
 
     std::recursive_mutex mu_;  // recursive: calls made by a batch's body while batch() holds it
-    int batch_depth_ = 0;       // under mu_: inside batch()
-    bool batch_open_ = false;   // under mu_: the batch's write transaction has begun
+    int batch_depth_ = 0;               // under mu_: inside batch()
+    std::optional<Error> batch_lost_;   // under mu_: SQLite rolled the batch's transaction back
     // The lookup snapshot, under mu_.
     std::chrono::milliseconds snap_max_{0};
     bool snap_open_ = false;
     std::chrono::steady_clock::time_point snap_until_;
-    // The janitor's view of it, under jmu_ (lock order: mu_, then jmu_).
-    std::mutex jmu_;
-    std::condition_variable jcv_;
-    bool jstop_ = false;
-    bool jarmed_ = false;
-    std::chrono::steady_clock::time_point jdeadline_;
-    std::thread janitor_;
+    std::unique_ptr<DeadlineThread> janitor_;  // set once, under mu_, with the first snapshot age
     SqliteDb db_;
     std::string path_;
     std::unordered_map<std::string_view, SqliteStmt> cache_;  // keys: the static SQL texts
