@@ -38,8 +38,10 @@ void count(const Event& event, const History& history, const Outcome& outcome, U
     }
 }
 
-Result<Recorded> record_uncounted(SuppressionStore& store, const PolicyConfig& config, Event event,
-                                  Decision decision, UnixTime now, History& history) {
+// record_event() without the count of its errors.
+Result<Recorded> record(SuppressionStore& store, const PolicyConfig& config, Event event, Decision decision,
+                        UnixTime now) {
+    History history;
     const CategoryPolicy* p = config.for_category(event.category);
     if (event.category == Category::Delivered) {
         // A success lifts the address's own entry (not a domain-wide one).
@@ -71,12 +73,12 @@ Result<Recorded> record_uncounted(SuppressionStore& store, const PolicyConfig& c
     }
 
     Recorded r{event.id, decide(event, decision, history, config, now)};
-    count(event, history, r.outcome, now);
     if (r.outcome.action == Action::Suppress) {
         if (auto put = store.put(*r.outcome.suppression); !put) return put.error();
     } else if (r.outcome.action == Action::Lift) {
         if (auto rm = store.remove(r.outcome.suppression->key); !rm) return rm.error();
     }
+    count(event, history, r.outcome, now);  // only what the store kept
     return r;
 }
 
@@ -84,8 +86,7 @@ Result<Recorded> record_uncounted(SuppressionStore& store, const PolicyConfig& c
 
 Result<Recorded> record_event(SuppressionStore& store, const PolicyConfig& config, Event event, Decision decision,
                               UnixTime now) {
-    History history;
-    auto r = record_uncounted(store, config, std::move(event), decision, now, history);
+    auto r = record(store, config, std::move(event), decision, now);
     if (!r) metrics::registry().add(metrics::Metric::RecordErrors);
     return r;
 }
