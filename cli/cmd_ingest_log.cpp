@@ -126,7 +126,9 @@ bool stopped(const IngestLogOptions& o) { return o.stop && o.stop->load(); }
 // A stream read to its end (stdin, or a file without --follow and without a state file).
 constexpr std::size_t batch_lines = 2000;  // keeps a batch's write lock short for the daemons' writes
 
-int read_stream(std::istream& in, Ingestor& ing, const IngestLogOptions& o, std::ostream& err) {
+// A pipe (may_block: stdin) ends its batch when what has arrived is read, so that a write lock
+// is never held while the next line is awaited (the daemons' own writes would wait for it).
+int read_stream(std::istream& in, Ingestor& ing, const IngestLogOptions& o, std::ostream& err, bool may_block) {
     LineReader reader(in, o.max_line_bytes);
     std::string line;
     bool truncated = false;
@@ -134,6 +136,7 @@ int read_stream(std::istream& in, Ingestor& ing, const IngestLogOptions& o, std:
     while (more && !stopped(o)) {
         auto r = ing.batch([&] {
             for (std::size_t n = 0; n < batch_lines; ++n) {
+                if (n > 0 && may_block && in.rdbuf()->in_avail() <= 0) return;
                 if (stopped(o) || !reader.next(line, truncated)) {
                     more = false;
                     return;
@@ -216,7 +219,7 @@ int run_ingest_log(SuppressionStore& store, const PolicyConfig& policy, const Ru
     Ingestor ing(store, policy, rules, options, out, err, log);
     int status = 0;
     if (options.path == "-") {
-        status = read_stream(in, ing, options, err);
+        status = read_stream(in, ing, options, err, true);
     } else if (options.follow || !options.state_file.empty()) {
         status = read_file(ing, options, err);
     } else {
@@ -225,7 +228,7 @@ int run_ingest_log(SuppressionStore& store, const PolicyConfig& policy, const Ru
             err << "bounceguard: ingest-log: " << options.path << ": cannot open\n";
             return 1;
         }
-        status = read_stream(file, ing, options, err);
+        status = read_stream(file, ing, options, err, false);
     }
     if (options.stats) print_stats(ing.stats, out);
     if (log)
