@@ -463,4 +463,29 @@ TEST_F(IngestLog, BinaryExitCodesAndStats) {
     EXPECT_NE(run("--stats --state " + state + " " + fixture).second.find("read=0 "), std::string::npos);
 }
 
+// The real binary reading a pipe that pauses (tail -f | ingest-log -): what has arrived is
+// committed, and the store's write lock is not held while the next line is awaited.
+TEST_F(IngestLog, PausedPipeHoldsNoWriteLock) {
+    const std::string db = (dir_ / "pipe.db").string();
+    const std::string cmd = std::string(BG_CLI_PATH) + " --store sqlite:" + db + " ingest-log - >/dev/null 2>&1";
+    FILE* pipe = ::popen(cmd.c_str(), "w");
+    ASSERT_NE(pipe, nullptr);
+    const std::string lines = slurp((fs::path(BG_SOURCE_DIR) / "tests/corpus/maillog/postfix.log").string());
+    ASSERT_EQ(std::fwrite(lines.data(), 1, lines.size(), pipe), lines.size());
+    std::fflush(pipe);  // and no end of input: the program now waits for more
+    auto other = open_store("sqlite:" + db + "?busy_timeout_ms=200");
+    for (int i = 0; i < 500 && !(other && (*other)->lookup("unknown@example.test", std::time(nullptr)).found()); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (!other) other = open_store("sqlite:" + db + "?busy_timeout_ms=200");
+    }
+    ASSERT_TRUE(other) << other.error().message;
+    EXPECT_TRUE((*other)->lookup("unknown@example.test", std::time(nullptr)).found()) << "committed before the pause";
+    Suppression s;
+    s.key = "operator@example.org";
+    s.category = Category::UserUnknown;
+    auto put = (*other)->put(s);
+    EXPECT_TRUE(put) << "another writer waited for the paused reader: " << put.error().message;
+    EXPECT_EQ(::pclose(pipe), 0);
+}
+
 }  // namespace bg::maillog
