@@ -65,14 +65,18 @@ Result<Recorded> record(SuppressionStore& store, const PolicyConfig& config, Eve
     if (!ids) return ids.error();
     event.id = ids->front();
 
-    if (p && decision != Decision::None && config.breaker.enabled) {
+    Recorded r{event.id, decide(event, decision, history, config, now)};
+    // The circuit breaker can only change an outcome that would suppress, and it only asks
+    // whether its threshold is reached: the count is made for those events alone and stops at
+    // the threshold (unbounded, it grew with every event of a wave at one destination).
+    const bool would_suppress = r.outcome.action == Action::Suppress || r.outcome.action == Action::Observed;
+    if (would_suppress && config.breaker.enabled) {
         auto n = store.count_domain_recipients(domain_of(event.recipient), event.category,
-                                               event.time - config.breaker.window);
+                                               event.time - config.breaker.window, config.breaker.distinct_recipients);
         if (!n) return n.error();
         history.destination_recipients = *n;
+        r.outcome = decide(event, decision, history, config, now);
     }
-
-    Recorded r{event.id, decide(event, decision, history, config, now)};
     if (r.outcome.action == Action::Suppress) {
         if (auto put = store.put(*r.outcome.suppression); !put) return put.error();
     } else if (r.outcome.action == Action::Lift) {

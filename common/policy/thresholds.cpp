@@ -152,7 +152,7 @@ Outcome decide(const Event& event, Decision decision, const History& history, co
     } else if (config.breaker.enabled && history.destination_recipients >= config.breaker.distinct_recipients) {
         out.action = Action::Held;
         out.why = what + ", held by the circuit breaker: " + std::to_string(history.destination_recipients) +
-                  " distinct recipients at this destination within " + format_duration(config.breaker.window) +
+                  " or more distinct recipients at this destination within " + format_duration(config.breaker.window) +
                   " look like a block of our mail, not dead mailboxes";
     } else if (config.observe) {
         out.action = Action::Observed;

@@ -81,7 +81,8 @@ constexpr Statement statements[] = {
      "SELECT COUNT(*), COALESCE(MIN(time), 0), COALESCE(MAX(time), 0) FROM events "
      "WHERE recipient = $1 AND category = $2 AND time >= $3"},
     {"count_domain_recipients",
-     "SELECT COUNT(DISTINCT recipient) FROM events WHERE domain = $1 AND category = $2 AND time >= $3"},
+     "SELECT COUNT(*) FROM (SELECT DISTINCT recipient FROM events WHERE domain = $1 AND category = $2 "
+     "AND time >= $3 LIMIT $4) AS r"},
     {"version", "SELECT COALESCE(MAX(version), 0) FROM schema_version"},
     // Groups over the events_time index, then each group's newest event through events_domain.
     {"report",
@@ -390,13 +391,16 @@ public:
         });
     }
 
-    Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since) override {
+    Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since,
+                                        int at_most) override {
         auto d = normalize_domain(domain);
         if (!d) return d.error();
         std::lock_guard lock(mu_);
         return guarded("counting recipients", [&]() -> Result<int> {
             pqxx::nontransaction n(conn());
-            return n.exec_prepared1("count_domain_recipients", *d, cat(category), since)[0].as<int>();
+            return n.exec_prepared1("count_domain_recipients", *d, cat(category), since,
+                                    at_most > 0 ? std::int64_t{at_most} : no_limit)[0]
+                .as<int>();
         });
     }
 

@@ -56,7 +56,8 @@ constexpr const char* count_events =
     "SELECT COUNT(*), COALESCE(MIN(time), 0), COALESCE(MAX(time), 0) FROM events "
     "WHERE recipient = ?1 AND category = ?2 AND time >= ?3";
 constexpr const char* count_domain_recipients =
-    "SELECT COUNT(DISTINCT recipient) FROM events WHERE domain = ?1 AND category = ?2 AND time >= ?3";
+    "SELECT COUNT(*) FROM (SELECT DISTINCT recipient FROM events WHERE domain = ?1 AND category = ?2 "
+    "AND time >= ?3 LIMIT ?4)";  // ?4 = -1: no limit
 // Groups over the events_time index, then each group's newest event through events_domain.
 constexpr const char* report =
     "WITH g AS (SELECT domain, category, blame, COUNT(*) AS n, COUNT(DISTINCT recipient) AS r, "

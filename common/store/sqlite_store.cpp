@@ -440,14 +440,15 @@ public:
         return EventCount{static_cast<int>(q.i64(0)), q.i64(1), q.i64(2)};
     }
 
-    Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since) override {
+    Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since,
+                                        int at_most) override {
         auto d = normalize_domain(domain);
         if (!d) return d.error();
         auto lock = exclusive();
         auto st = stmt(sql::count_domain_recipients);
         if (!st) return st.error();
         Query q(*st);
-        q.bind(1, *d).bind(2, to_string(category)).bind(3, since);
+        q.bind(1, *d).bind(2, to_string(category)).bind(3, since).bind(4, std::int64_t{at_most > 0 ? at_most : -1});
         if (const int rc = q.step(); rc != SQLITE_ROW) return Error{message("counting recipients", rc)};
         return static_cast<int>(q.i64(0));
     }

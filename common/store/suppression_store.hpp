@@ -155,8 +155,11 @@ public:
 
     // Events of `category` for `recipient` with time >= since (the soft-bounce count).
     virtual Result<EventCount> count_events(std::string_view recipient, Category category, UnixTime since) = 0;
-    // Distinct recipients of `domain` with events of `category` since a time (circuit breaker).
-    virtual Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since) = 0;
+    // Distinct recipients of `domain` with events of `category` since a time (circuit breaker),
+    // counted up to `at_most` (0: all of them). The breaker only asks whether its threshold is
+    // reached, and a bounded count costs the same however long a wave of rejections lasts.
+    virtual Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since,
+                                                int at_most = 0) = 0;
 
     // Sender-side problems per destination domain and category (see ReportFilter), the most
     // events first. Uses the events_time index; the example comes through events_domain.

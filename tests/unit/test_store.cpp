@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include "config/config.hpp"
+#include "policy/recorder.hpp"
 #include "store/suppression_store.hpp"
 #include "test_store_support.hpp"
 
@@ -229,6 +231,11 @@ TEST_P(StoreTest, CountsForTheDecisionEngine) {
     EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 275), 2);
     EXPECT_EQ(*store().count_domain_recipients("example.com", Category::UserUnknown, 0), 1);
     EXPECT_EQ(*store().count_domain_recipients("none.example", Category::MailboxFull, 0), 0);
+    // Bounded: the count stops at at_most (distinct recipients, not events).
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 0, 2), 2);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 0, 3), 3);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 0, 10), 3);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 275, 1), 1);
 }
 
 TEST_P(StoreTest, ListFilters) {
@@ -415,6 +422,44 @@ std::vector<std::string> drivers() {
 #else
     return {"sqlite"};
 #endif
+}
+
+// The circuit breaker through the store: the count of distinct recipients at a destination
+// (bounded at the threshold) holds the suppression that reaches it, per destination and window.
+TEST_P(StoreTest, RecorderCircuitBreakerHoldsAWaveAtOneDestination) {
+    PolicyConfig config = default_config().policy;
+    config.breaker.enabled = true;
+    config.breaker.distinct_recipients = 3;
+    config.breaker.window = 600;
+    const UnixTime t = 1'700'000'000;
+    auto record = [&](const std::string& rcpt, UnixTime when, Decision d = Decision::Hard,
+                      Category c = Category::UserUnknown) {
+        auto r = record_event(store(), config, make_event(rcpt, when, c), d, when);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? r->outcome : Outcome{};
+    };
+    EXPECT_EQ(record("a@wave.example", t).action, Action::Suppress);
+    EXPECT_EQ(record("b@wave.example", t + 1).action, Action::Suppress);
+    EXPECT_EQ(record("b@wave.example", t + 2).action, Action::Suppress);  // still two distinct
+    const Outcome third = record("c@wave.example", t + 3);
+    EXPECT_EQ(third.action, Action::Held);
+    EXPECT_NE(third.why.find("3 or more distinct recipients"), std::string::npos) << third.why;
+    EXPECT_EQ(record("d@wave.example", t + 4).action, Action::Held);
+    // Another destination, and another category at this one, are not held.
+    EXPECT_EQ(record("x@calm.example", t + 5).action, Action::Suppress);
+    EXPECT_EQ(record("y@wave.example", t + 6, Decision::Hard, Category::HasMoved).action, Action::Suppress);
+    // A soft event below its count never reaches the breaker.
+    EXPECT_EQ(record("z@wave.example", t + 7, Decision::Soft, Category::MailboxFull).action, Action::Count);
+    // Once the wave is older than the window, suppressions go through again.
+    EXPECT_EQ(record("e@wave.example", t + 4 + 601).action, Action::Suppress);
+    EXPECT_TRUE(*store().get("a@wave.example"));
+    EXPECT_FALSE(*store().get("c@wave.example"));
+    EXPECT_FALSE(*store().get("d@wave.example"));
+    EXPECT_TRUE(*store().get("e@wave.example"));
+    // Observe mode is held the same way (the breaker comes first).
+    config.observe = true;
+    EXPECT_EQ(record("f@wave.example", t + 4 + 602).action, Action::Observed);
+    EXPECT_EQ(record("g@wave.example", t + 4 + 603).action, Action::Held);
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, StoreTest, ::testing::ValuesIn(drivers()),
