@@ -213,7 +213,7 @@ TEST(SisimaiCorpus, HardBounces) {
     const auto& s = scores();
     print_figures(s);
     const int hard_pred = s.tp + s.fp + s.extra_hard;
-    EXPECT_GE(s.pct(s.tp, hard_pred), 86.0) << "hard-bounce precision fell below today's floor (target 99%)";
+    EXPECT_GE(s.pct(s.tp, hard_pred), 89.0) << "hard-bounce precision fell below today's floor (target 99%)";
     EXPECT_GE(s.pct(s.tp, s.tp + s.fn), 97.0) << "hard-bounce recall below 97%";
 }
 
