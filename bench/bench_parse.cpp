@@ -1,8 +1,11 @@
 // bench_parse - bounce parsing throughput (messages per second, one core) over every message of
 // shared/corpus/sisimai-dev: parse_bounce (GMime, DSN fields, text heuristics) + classify_bounce,
 // the whole work done per bounce. Peak memory (getrusage ru_maxrss) is reported as a counter.
+// BM_GMimeOnly is the floor under it: GMime alone building each message's object tree (what
+// parse_bounce must at least do, as MIME is read through GMime), with nothing done with it.
 //   build/bench/bench_parse [--benchmark_min_time=2]
 #include <benchmark/benchmark.h>
+#include <gmime/gmime.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -79,6 +82,32 @@ BENCHMARK(BM_ParseAndClassify);
 
 void BM_ParseOnly(benchmark::State& state) { run_parse(state, false); }
 BENCHMARK(BM_ParseOnly);
+
+// GMime alone: each message parsed into its object tree (one parser, re-initialised per message,
+// as parse_bounce does) and freed. No header trimming, no walk, no DSN fields, no text scan.
+void BM_GMimeOnly(benchmark::State& state) {
+    const auto& msgs = corpus();
+    if (msgs.empty()) {
+        state.SkipWithError("corpus not found: shared/corpus/sisimai-dev/emails");
+        return;
+    }
+    (void)bg::parse_bounce(msgs.front());  // GMime initialised the way the parser does it
+    GMimeParser* parser = g_mime_parser_new();
+    std::size_t i = 0, bytes = 0;
+    for (auto _ : state) {
+        const auto& raw = msgs[i++ % msgs.size()];
+        GMimeStream* stream = g_mime_stream_mem_new_with_buffer(raw.data(), raw.size());
+        g_mime_parser_init_with_stream(parser, stream);
+        GMimeMessage* msg = g_mime_parser_construct_message(parser, nullptr);
+        benchmark::DoNotOptimize(msg);
+        if (msg) g_object_unref(msg);
+        g_object_unref(stream);
+        bytes += raw.size();
+    }
+    g_object_unref(parser);
+    report(state, bytes, 0);
+}
+BENCHMARK(BM_GMimeOnly);
 
 }  // namespace
 
