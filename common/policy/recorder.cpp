@@ -2,17 +2,9 @@
 #include "policy/recorder.hpp"
 
 #include "metrics/metrics.hpp"
+#include "smtp/address.hpp"
 
 namespace bg {
-
-namespace {
-
-std::string domain_of(const std::string& address) {
-    const auto at = address.rfind('@');
-    return at == std::string::npos ? std::string() : address.substr(at + 1);
-}
-
-}  // namespace
 
 namespace {
 
