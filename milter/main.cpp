@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "callbacks.hpp"
+#include "listen_socket.hpp"
 #include "log/logging.hpp"
 #include "metrics/exporter.hpp"
 
@@ -105,6 +106,9 @@ int serve(const Options& opt) {
         return 1;
     }
     umask(old_mask);
+    // Over TCP, no Nagle delay on the connections (listen_socket.hpp).
+    if (const auto port = milter::tcp_port_of(*conn); port && milter::set_nodelay_on_listeners(*port) == 0)
+        logger->warn("could not set TCP_NODELAY on the listening socket of {}", config->milter.listen);
     const std::string socket_path = conn->starts_with("unix:") ? conn->substr(5) : std::string();
     if (auto d = drop_privileges(config->milter.user, socket_path); !d) {
         std::cerr << "bounceguard-milter: " << d.error().message << "\n";
