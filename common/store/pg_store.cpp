@@ -13,8 +13,10 @@
 //   fields are cleaned on the way in (each bad byte becomes '?'), where SQLite keeps the bytes.
 #include <pqxx/pqxx>
 
+#include <functional>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 #include "smtp/address.hpp"
 #include "store/suppression_store.hpp"
@@ -209,8 +211,7 @@ public:
 
     Result<int> schema_version() override {
         std::lock_guard lock(mu_);
-        return guarded("reading the schema version", [&]() -> Result<int> {
-            pqxx::nontransaction n(conn());
+        return read("reading the schema version", [&](pqxx::transaction_base& n) -> Result<int> {
             return n.exec_prepared1("version")[0].as<int>();
         });
     }
@@ -221,8 +222,7 @@ public:
             auto key = normalize_address(address);
             if (!key) return out;
             std::lock_guard lock(mu_);
-            auto r = guarded("lookup", [&]() -> Result<std::optional<Suppression>> {
-                pqxx::nontransaction n(conn());
+            auto r = read("lookup", [&](pqxx::transaction_base& n) -> Result<std::optional<Suppression>> {
                 const pqxx::result res = n.exec_prepared("lookup", *key, now, "@" + std::string(domain_of(*key)));
                 if (res.empty()) return std::optional<Suppression>();
                 return std::optional<Suppression>(read_suppression(res[0]));
@@ -246,13 +246,12 @@ public:
 
     Result<std::vector<std::int64_t>> record_events(std::span<const Event> events) override {
         std::lock_guard lock(mu_);
-        return guarded("recording events", [&]() -> Result<std::vector<std::int64_t>> {
+        if (events.empty()) return std::vector<std::int64_t>();
+        return write("recording events", [&](pqxx::transaction_base& w) -> Result<std::vector<std::int64_t>> {
             std::vector<std::int64_t> ids;
             ids.reserve(events.size());
-            if (events.empty()) return ids;
             // Ids first (one round trip), then all the rows in one COPY: a batch costs three round
             // trips instead of one per event.
-            pqxx::work w(conn());
             for (const auto& row : w.exec_prepared("next_event_ids", static_cast<std::int64_t>(events.size())))
                 ids.push_back(row[0].as<std::int64_t>());
             pqxx::stream_to copy(w, "events", event_columns);
@@ -268,7 +267,6 @@ public:
                                         clean(e.rule_id));
             }
             copy.complete();
-            w.commit();
             return ids;
         });
     }
@@ -277,8 +275,7 @@ public:
         auto k = normalize_key(key);
         if (!k) return k.error();
         std::lock_guard lock(mu_);
-        return guarded("reading a suppression", [&]() -> Result<std::optional<Suppression>> {
-            pqxx::nontransaction n(conn());
+        return read("reading a suppression", [&](pqxx::transaction_base& n) -> Result<std::optional<Suppression>> {
             const pqxx::result res = n.exec_prepared("get", *k);
             if (res.empty()) return std::optional<Suppression>();
             return std::optional<Suppression>(read_suppression(res[0]));
@@ -292,15 +289,13 @@ public:
         if (!normalised) return normalised.error();
         const std::vector<std::string>& keys = *normalised;
         std::lock_guard lock(mu_);
-        return guarded("writing suppressions", [&]() -> Result<void> {
-            pqxx::work w(conn());
+        return write("writing suppressions", [&](pqxx::transaction_base& w) -> Result<void> {
             if (entries.size() >= copy_threshold) return put_by_copy(w, entries, keys);
             for (std::size_t i = 0; i < entries.size(); ++i) {
                 const Suppression& s = entries[i];
                 w.exec_prepared("put", keys[i], cat(s.category), s.first_seen, s.last_seen, s.count, s.expires,
                                 s.event_id, clean(s.added_by), clean(s.reason));
             }
-            w.commit();
             return Ok{};
         });
     }
@@ -309,10 +304,8 @@ public:
         auto k = normalize_key(key);
         if (!k) return k.error();
         std::lock_guard lock(mu_);
-        return guarded("removing a suppression", [&]() -> Result<bool> {
-            pqxx::work w(conn());
+        return write("removing a suppression", [&](pqxx::transaction_base& w) -> Result<bool> {
             const pqxx::result r = w.exec_prepared("remove", *k);
-            w.commit();
             return r.affected_rows() > 0;
         });
     }
@@ -321,8 +314,7 @@ public:
         auto k = normalize_address(address);
         if (!k) return k.error();
         std::lock_guard lock(mu_);
-        return guarded("reading events", [&]() -> Result<std::vector<Event>> {
-            pqxx::nontransaction n(conn());
+        return read("reading events", [&](pqxx::transaction_base& n) -> Result<std::vector<Event>> {
             const pqxx::result res = n.exec_prepared("events_for", *k, limit > 0 ? std::int64_t{limit} : no_limit);
             std::vector<Event> out;
             out.reserve(res.size());
@@ -336,8 +328,7 @@ public:
         if (!filtered) return filtered.error();
         const std::string& domain = *filtered;
         std::lock_guard lock(mu_);
-        return guarded("listing suppressions", [&]() -> Result<std::vector<Suppression>> {
-            pqxx::nontransaction n(conn());
+        return read("listing suppressions", [&](pqxx::transaction_base& n) -> Result<std::vector<Suppression>> {
             const pqxx::result res =
                 n.exec_prepared("list", f.category ? cat(*f.category) : std::string(), f.since, domain,
                                 f.include_expired ? UnixTime{0} : f.now,
@@ -351,22 +342,20 @@ public:
 
     Result<ExpireCounts> expire(UnixTime now, std::int64_t retention) override {
         std::lock_guard lock(mu_);
-        return guarded("expiring", [&]() -> Result<ExpireCounts> {
+        return write("expiring", [&](pqxx::transaction_base& w) -> Result<ExpireCounts> {
             ExpireCounts c;
-            pqxx::work w(conn());
             c.suppressions = static_cast<std::int64_t>(w.exec_prepared("expire_suppressions", now).affected_rows());
             if (retention > 0)
                 c.events = static_cast<std::int64_t>(w.exec_prepared("expire_events", now - retention).affected_rows());
-            w.commit();
             return c;
         });
     }
 
     Result<StoreStats> stats() override {
         std::lock_guard lock(mu_);
-        return guarded("counting", [&]() -> Result<StoreStats> {
+        // One snapshot for all the counts (a read-only transaction of its own outside a batch).
+        return read("counting", [&](pqxx::transaction_base& t) -> Result<StoreStats> {
             StoreStats s;
-            pqxx::read_transaction t(conn());  // one snapshot for all three counts
             for (const auto& row : t.exec_prepared("count_by_category")) {
                 const auto n = row[1].as<std::int64_t>();
                 s.by_category.push_back({parse_category(row[0].c_str()).value_or(Category::Unknown), n});
@@ -375,17 +364,15 @@ public:
             s.domain_suppressions = t.exec_prepared1("count_domain_entries")[0].as<std::int64_t>();
             s.events = t.exec_prepared1("count_events_all")[0].as<std::int64_t>();
             s.bytes = t.exec_prepared1("database_size")[0].as<std::int64_t>();
-            t.commit();
             return s;
-        });
+        }, /*snapshot=*/true);
     }
 
     Result<EventCount> count_events(std::string_view recipient, Category category, UnixTime since) override {
         auto k = normalize_address(recipient);
         if (!k) return k.error();
         std::lock_guard lock(mu_);
-        return guarded("counting events", [&]() -> Result<EventCount> {
-            pqxx::nontransaction n(conn());
+        return read("counting events", [&](pqxx::transaction_base& n) -> Result<EventCount> {
             const pqxx::row r = n.exec_prepared1("count_events", *k, cat(category), since);
             return EventCount{r[0].as<int>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
         });
@@ -396,8 +383,7 @@ public:
         auto d = normalize_domain(domain);
         if (!d) return d.error();
         std::lock_guard lock(mu_);
-        return guarded("counting recipients", [&]() -> Result<int> {
-            pqxx::nontransaction n(conn());
+        return read("counting recipients", [&](pqxx::transaction_base& n) -> Result<int> {
             return n.exec_prepared1("count_domain_recipients", *d, cat(category), since,
                                     at_most > 0 ? std::int64_t{at_most} : no_limit)[0]
                 .as<int>();
@@ -409,8 +395,7 @@ public:
         if (!filtered) return filtered.error();
         const std::string domain = std::move(*filtered);
         std::lock_guard lock(mu_);
-        return guarded("reporting", [&]() -> Result<std::vector<ReportRow>> {
-            pqxx::nontransaction n(conn());
+        return read("reporting", [&](pqxx::transaction_base& n) -> Result<std::vector<ReportRow>> {
             const pqxx::result res = n.exec_prepared("report", f.since, f.until > 0 ? f.until : no_limit, domain,
                                                      f.limit > 0 ? std::int64_t{f.limit} : no_limit);
             std::vector<ReportRow> out;
@@ -431,11 +416,105 @@ public:
         });
     }
 
+    // One transaction for the whole body (one commit, one WAL flush, instead of one per write).
+    // Each write of the body runs under a savepoint, so one that fails undoes only itself; reads
+    // run in the transaction as they are. A read that fails leaves PostgreSQL's transaction
+    // aborted: the batch then fails as a whole (its caller replays it), as does a lost connection.
+    Result<void> batch(const std::function<Result<void>()>& body) override {
+        std::lock_guard lock(mu_);
+        if (in_batch_) return body();  // nested: part of the outer batch
+        auto begun = guarded("beginning a batch", [&]() -> Result<void> {
+            batch_tx_ = std::make_unique<pqxx::work>(conn());
+            return Ok{};
+        });
+        if (!begun) return begun.error();
+        batch_lost_.reset();
+        in_batch_ = true;
+        Result<void> r = Ok{};
+        try {
+            r = body();
+        } catch (...) {
+            in_batch_ = false;
+            batch_tx_.reset();  // rolled back
+            throw;
+        }
+        in_batch_ = false;
+        if (!r || batch_lost_ || !batch_tx_) {
+            batch_tx_.reset();  // rolled back
+            if (!r) return r;
+            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+        }
+        return guarded("committing a batch", [&]() -> Result<void> {
+            auto tx = std::move(batch_tx_);  // gone before guarded() may drop the connection
+            tx->commit();
+            return Ok{};
+        });
+    }
+
 private:
+    // Runs f on a read: in the open batch's transaction, else on its own (a read-only snapshot
+    // when `snapshot`, else autocommit).
+    template <class F>
+    auto read(std::string_view what, F&& f, bool snapshot = false) -> decltype(f(std::declval<pqxx::nontransaction&>())) {
+        if (in_batch_ && (batch_lost_ || !batch_tx_))
+            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+        return guarded(what, [&]() -> decltype(f(std::declval<pqxx::nontransaction&>())) {
+            if (in_batch_) {
+                try {
+                    return f(*batch_tx_);
+                } catch (const std::exception& e) {
+                    batch_lost_ = Error{"store (PostgreSQL): " + std::string(what) +
+                                        " failed inside a batch, which is rolled back: " + first_line(e.what())};
+                    throw;
+                }
+            }
+            if (snapshot) {
+                pqxx::read_transaction t(conn());
+                auto r = f(t);
+                t.commit();
+                return r;
+            }
+            pqxx::nontransaction n(conn());
+            return f(n);
+        });
+    }
+
+    // Runs f on a write: under a savepoint of the open batch (SAVEPOINT/RELEASE, or ROLLBACK TO on
+    // failure), else in a transaction of its own.
+    // Committed only when f returns a value.
+    template <class F>
+    auto write(std::string_view what, F&& f) -> decltype(f(std::declval<pqxx::work&>())) {
+        if (in_batch_ && (batch_lost_ || !batch_tx_))
+            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+        return guarded(what, [&]() -> decltype(f(std::declval<pqxx::work&>())) {
+            if (in_batch_) {
+                batch_tx_->exec("SAVEPOINT bg_op");
+                try {
+                    auto r = f(*batch_tx_);
+                    batch_tx_->exec(r ? "RELEASE SAVEPOINT bg_op" : "ROLLBACK TO SAVEPOINT bg_op");
+                    return r;
+                } catch (const std::exception& e) {
+                    try {
+                        batch_tx_->exec("ROLLBACK TO SAVEPOINT bg_op");
+                    } catch (const std::exception&) {
+                        batch_lost_ = Error{"store (PostgreSQL): " + std::string(what) +
+                                            " failed inside a batch, which is rolled back: " + first_line(e.what())};
+                    }
+                    throw;
+                }
+            }
+            pqxx::work w(conn());
+            auto r = f(w);
+            if (r) w.commit();
+            return r;
+        });
+    }
+
     // Large batches (imports): COPY into a per-session temporary table, then one upsert. The last
     // entry for a key wins, as with put() one by one.
     static constexpr std::size_t copy_threshold = 64;
-    Result<void> put_by_copy(pqxx::work& w, std::span<const Suppression> entries, const std::vector<std::string>& keys) {
+    Result<void> put_by_copy(pqxx::transaction_base& w, std::span<const Suppression> entries,
+                             const std::vector<std::string>& keys) {
         w.exec("CREATE TEMP TABLE IF NOT EXISTS bg_put_in (seq BIGINT, key TEXT COLLATE \"C\", category TEXT, "
                "first_seen BIGINT, last_seen BIGINT, count INTEGER, expires BIGINT, event_id BIGINT, "
                "added_by TEXT, reason TEXT) ON COMMIT DELETE ROWS");
@@ -450,7 +529,8 @@ private:
             copy.complete();
         }
         w.exec_prepared("put_from_copy");
-        w.commit();
+        // Emptied now, not only at commit: inside a batch, a later call must not upsert these again.
+        w.exec("DELETE FROM bg_put_in");
         return Ok{};
     }
 
@@ -460,14 +540,23 @@ private:
         try {
             return f();
         } catch (const pqxx::broken_connection& e) {
-            conn_.reset();
+            drop_connection("connection failed: " + first_line(e.what()));
             return Error{"store (PostgreSQL): " + std::string(what) + ": connection failed: " + first_line(e.what())};
         } catch (const pqxx::sql_error& e) {
             return Error{"store (PostgreSQL): " + std::string(what) + " failed: " + first_line(e.what())};
         } catch (const std::exception& e) {
-            if (conn_ && !conn_->is_open()) conn_.reset();
+            if (conn_ && !conn_->is_open()) drop_connection("connection lost: " + first_line(e.what()));
             return Error{"store (PostgreSQL): " + std::string(what) + " failed: " + first_line(e.what())};
         }
+    }
+
+    // Forgets a broken connection, and the batch that was open on it (its transaction first).
+    void drop_connection(const std::string& why) {
+        if (batch_tx_) {
+            batch_lost_ = Error{"store (PostgreSQL): the batch was lost: " + why};
+            batch_tx_.reset();
+        }
+        conn_.reset();
     }
 
     static std::string first_line(std::string_view s) {
@@ -512,9 +601,12 @@ private:
         return Ok{};
     }
 
-    std::mutex mu_;
+    std::recursive_mutex mu_;  // recursive: a batch holds it while its body calls the store
     std::string conninfo_;
     std::unique_ptr<pqxx::connection> conn_;
+    std::unique_ptr<pqxx::work> batch_tx_;  // the open batch's transaction (on conn_), if any
+    std::optional<Error> batch_lost_;       // why the open batch can only be rolled back
+    bool in_batch_ = false;                 // a batch's body is running
 };
 
 }  // namespace

@@ -339,6 +339,19 @@ TEST_P(StoreTest, PutAllIsOneTransaction) {
     bad[1] = make_suppression("not an address");
     EXPECT_FALSE(store().put_all(bad));
     EXPECT_FALSE(store().get("x1@example.com")->has_value());
+    // Two large put_all() in one batch: the second's entries win (PostgreSQL: its COPY table is
+    // emptied after each call, not only at commit).
+    std::vector<Suppression> first, second;
+    for (int i = 0; i < 100; ++i) {
+        first.push_back(make_suppression("b" + std::to_string(i) + "@example.com", Category::MailboxFull));
+        second.push_back(make_suppression("b" + std::to_string(i) + "@example.com", Category::HasMoved));
+    }
+    ASSERT_TRUE(store().batch([&]() -> Result<void> {
+        if (auto r = store().put_all(first); !r) return r;
+        return store().put_all(second);
+    }));
+    EXPECT_EQ((*store().get("b0@example.com"))->category, Category::HasMoved);
+    EXPECT_EQ((*store().get("b99@example.com"))->category, Category::HasMoved);
 }
 
 TEST_P(StoreTest, PutWithUnknownEventIdIsAnError) {
@@ -422,6 +435,61 @@ std::vector<std::string> drivers() {
 #else
     return {"sqlite"};
 #endif
+}
+
+// batch(): the calls of its body share one transaction (one commit); a failing write undoes only
+// itself; another connection sees nothing before the commit.
+TEST_P(StoreTest, BatchIsOneCommitAndAFailingWriteUndoesOnlyItself) {
+    auto other = open_store(uri_);
+    ASSERT_TRUE(other) << other.error().message;
+    auto r = store().batch([&]() -> Result<void> {
+        for (int i = 0; i < 100; ++i) {
+            auto ids = store().record_events(std::vector<Event>{make_event("r" + std::to_string(i) + "@example.com", 10 + i)});
+            if (!ids) return ids.error();
+        }
+        EXPECT_TRUE(store().put(make_suppression("joe@example.com")));
+        Suppression bad = make_suppression("bad@example.com");
+        bad.event_id = 999999;  // names no event: the foreign key refuses it
+        EXPECT_FALSE(store().put(bad));
+        // Inside the batch this connection reads its own writes; another sees none of them yet.
+        const LookupResult own = store().lookup("joe@example.com", 1);
+        EXPECT_TRUE(own.found()) << own.error;
+        auto counted = store().count_events("r7@example.com", Category::UserUnknown, 0);
+        EXPECT_TRUE(counted && counted->count == 1) << (counted ? "" : counted.error().message);
+        EXPECT_EQ((*other)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
+        auto st = (*other)->stats();
+        EXPECT_TRUE(st && st->events == 0);
+        return Ok{};
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    auto st = (*other)->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->events, 100);
+    EXPECT_TRUE((*other)->lookup("joe@example.com", 1).found());
+    auto bad = (*other)->get("bad@example.com");
+    ASSERT_TRUE(bad);
+    EXPECT_FALSE(bad->has_value());
+}
+
+TEST_P(StoreTest, BatchBodyErrorCommitsNothing) {
+    auto r = store().batch([&]() -> Result<void> {
+        EXPECT_TRUE(store().record_events(std::vector<Event>{make_event("a@example.com", 1)}));
+        EXPECT_TRUE(store().put(make_suppression("a@example.com")));
+        return Error{"stop here"};
+    });
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "stop here");
+    auto st = store().stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->events, 0);
+    EXPECT_EQ(st->suppressions, 0);
+    // The connection is usable afterwards, in and out of batches, and batches nest.
+    EXPECT_TRUE(store().batch([&]() -> Result<void> {
+        return store().batch([&]() -> Result<void> { return store().put(make_suppression("b@example.com")); });
+    }));
+    EXPECT_TRUE(store().lookup("b@example.com", 1).found());
+    EXPECT_TRUE(store().put(make_suppression("c@example.com")));
+    EXPECT_TRUE(store().lookup("c@example.com", 1).found());
 }
 
 // The circuit breaker through the store: the count of distinct recipients at a destination

@@ -367,59 +367,6 @@ TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
     EXPECT_TRUE((*reader)->lookup("user7@example.com", 1).found());
 }
 
-// batch(): the calls of its body share one transaction; a failing call undoes only itself.
-TEST(SqliteBatch, OneCommitForTheBodyAFailingCallUndoesOnlyItself) {
-    TempDir dir;
-    const std::string uri = "sqlite:" + dir.path() + "/store.db";
-    auto store = open_store(uri);
-    auto other = open_store(uri);
-    ASSERT_TRUE(store && other);
-    auto r = (*store)->batch([&]() -> Result<void> {
-        for (int i = 0; i < 100; ++i) {
-            auto ids = (*store)->record_events(std::vector<Event>{event_for("r" + std::to_string(i) + "@example.com", 10 + i)});
-            if (!ids) return ids.error();
-        }
-        EXPECT_TRUE((*store)->put(entry("joe@example.com")));
-        Suppression bad = entry("bad@example.com");
-        bad.event_id = 999999;  // names no event: the foreign key refuses it
-        EXPECT_FALSE((*store)->put(bad));
-        // Inside the batch this connection reads its own writes; another sees none of them yet.
-        EXPECT_TRUE((*store)->lookup("joe@example.com", 1).found());
-        EXPECT_EQ((*other)->lookup("joe@example.com", 1).status, LookupStatus::NotFound);
-        auto st = (*other)->stats();
-        EXPECT_TRUE(st && st->events == 0);
-        return Ok{};
-    });
-    ASSERT_TRUE(r) << r.error().message;
-    auto st = (*other)->stats();
-    ASSERT_TRUE(st);
-    EXPECT_EQ(st->events, 100);
-    EXPECT_TRUE((*other)->lookup("joe@example.com", 1).found());
-    auto bad = (*other)->get("bad@example.com");
-    ASSERT_TRUE(bad);
-    EXPECT_FALSE(bad->has_value());
-}
-
-TEST(SqliteBatch, ABodyErrorCommitsNothing) {
-    TempDir dir;
-    auto store = open_store("sqlite:" + dir.path() + "/store.db");
-    ASSERT_TRUE(store);
-    auto r = (*store)->batch([&]() -> Result<void> {
-        EXPECT_TRUE((*store)->record_events(std::vector<Event>{event_for("a@example.com", 1)}));
-        EXPECT_TRUE((*store)->put(entry("a@example.com")));
-        return Error{"stop here"};
-    });
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().message, "stop here");
-    auto st = (*store)->stats();
-    ASSERT_TRUE(st);
-    EXPECT_EQ(st->events, 0);
-    EXPECT_EQ(st->suppressions, 0);
-    // The connection is usable afterwards, in and out of batches.
-    EXPECT_TRUE((*store)->batch([&]() -> Result<void> { return (*store)->put(entry("b@example.com")); }));
-    EXPECT_TRUE((*store)->lookup("b@example.com", 1).found());
-}
-
 // A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
 TEST(SqliteStoreOpen, OlderSchemaIsMigratedOnOpen) {
     TempDir dir;
