@@ -12,15 +12,14 @@ usage: test_metrics_ingest_log.py BOUNCEGUARD SOURCE_DIR
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 CLI, SOURCE = sys.argv[1], sys.argv[2]
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e", "lib"))
+import bgtest  # noqa: E402  (parse_metrics, scrape_metrics)
 
 
 def fail(msg):
@@ -28,27 +27,11 @@ def fail(msg):
     sys.exit(1)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def parse(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = int(value)
-    return out
-
-
 def scrape(port):
     try:
-        with OPENER.open("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-            return parse(r.read().decode())
+        return bgtest.scrape_metrics(port)
     except OSError:
-        return None
+        return None  # not listening yet
 
 
 def wait_for(pred, timeout=15.0):
@@ -65,7 +48,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bg-metrics-") as d:
         log = os.path.join(d, "mail.log")
         shutil.copy(os.path.join(SOURCE, "tests/corpus/maillog/postfix.log"), log)
-        port = free_port()
+        port = bgtest.free_port()
         textfile = os.path.join(d, "bg-{program}.prom")
         config = os.path.join(d, "bg.toml")
         with open(config, "w") as f:
@@ -120,7 +103,7 @@ def run(proc, port, log, textfile, stderr):
     proc.send_signal(signal.SIGTERM)
     if proc.wait(timeout=15) != 0:
         fail("exit status %d: %s" % (proc.returncode, open(stderr).read()))
-    final = parse(open(textfile).read())
+    final = bgtest.parse_metrics(open(textfile).read())
     if final.get("bounceguard_ingest_lines_read_total") != 69:
         fail("the textfile at exit says %s lines" % final.get("bounceguard_ingest_lines_read_total"))
 

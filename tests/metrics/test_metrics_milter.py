@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 
 MILTER, CLI, SOURCE = sys.argv[1], sys.argv[2], sys.argv[3]
 E2E = os.path.join(SOURCE, "tests", "e2e")
@@ -22,22 +21,11 @@ import bgtest  # noqa: E402
 
 LUA = os.path.join(E2E, "milter", "mt_transaction.lua")
 FIXTURES = os.path.join(E2E, "milter", "fixtures")
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
-
-
-def scrape(port):
-    with OPENER.open("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        out = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                key, _, value = line.rpartition(" ")
-                out[key] = int(value)
-        return out
 
 
 def main():
@@ -66,7 +54,7 @@ def mt(port, proc, **defines):
 
 
 def run(proc, port, mport, base):
-    before = scrape(mport)
+    before = bgtest.scrape_metrics(mport)
     if not [k for k, v in before.items() if k.endswith(',program="milter"}') and v == 1]:
         fail("no build_info for the milter")
     # Outbound: one suppressed recipient (refused at RCPT), one clean.
@@ -82,11 +70,9 @@ def run(proc, port, mport, base):
     mt(port, proc, daemon="mx.sender.test", ip="192.0.2.9", eml=forged, **bounce)
     # Our own MTA's bounce: learned (user unknown, suppressed at once).
     mt(port, proc, daemon="BOUNCE", eml=os.path.join(FIXTURES, "postfix-bounce-550.eml"), **bounce)
-    after = bgtest.wait_for(lambda: (lambda s: s if s.get("bounceguard_connections") == 0 else None)(scrape(mport)),
-                            10, what="the connections gauge back to 0")
-
-    def delta(key):
-        return after.get(key, 0) - before.get(key, 0)
+    after = bgtest.wait_for(
+        lambda: (lambda s: s if s.get("bounceguard_connections") == 0 else None)(bgtest.scrape_metrics(mport)),
+        10, what="the connections gauge back to 0")
 
     expected = {
         "bounceguard_milter_messages_total": 3,
@@ -102,14 +88,12 @@ def run(proc, port, mport, base):
         "bounceguard_lookup_errors_total": 0,
         'bounceguard_policy_requests_total{action="dunno"}': 0,
     }
-    for key, want in expected.items():
-        if key not in after:
-            fail("%s not exported" % key)
-        if delta(key) != want:
-            fail("%s moved by %d, expected %d\n%s" % (key, delta(key), want, proc.output()[-3000:]))
+    problems = bgtest.metric_delta_problems(before, after, expected)
+    if problems:
+        fail("\n".join(problems) + "\n" + proc.output()[-3000:])
     os.kill(proc.pid, signal.SIGHUP)
-    bgtest.wait_for(lambda: scrape(mport).get('bounceguard_config_reloads_total{result="ok"}') == 1, 10,
-                    what="the reload to be counted")
+    bgtest.wait_for(lambda: bgtest.scrape_metrics(mport).get('bounceguard_config_reloads_total{result="ok"}') == 1,
+                    10, what="the reload to be counted")
     print("ok")
 
 

@@ -21,6 +21,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "lib"))
+import bgtest  # noqa: E402  (parse_metrics, scrape_metrics, metric_delta_problems)
+
 POLICYD, CLI = sys.argv[1], sys.argv[2]
 
 REQUEST = """request=smtpd_access_policy
@@ -60,29 +63,8 @@ def read(path):
         return ""
 
 
-def parse(text):
-    """Prometheus text format -> {'name{labels}': value}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        out[key] = int(value)
-    return out
-
-
 # Straight to 127.0.0.1, whatever proxy the environment names.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def scrape(port):
-    with OPENER.open("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        if r.status != 200:
-            fail("scrape status %d" % r.status)
-        ctype = r.headers.get("Content-Type", "")
-        if not ctype.startswith("text/plain; version=0.0.4"):
-            fail("content type " + ctype)
-        return parse(r.read().decode())
 
 
 class Policy:
@@ -142,7 +124,7 @@ def run(proc, log_path, textfile):
         fail("textfile %s, expected %s ({program} = policyd)" % (m.group(2), textfile))
     pport = int(re.search(r"listening on inet:127\.0\.0\.1:(\d+)", log).group(1))
 
-    before = scrape(mport)
+    before = bgtest.scrape_metrics(mport)
     if not [k for k, v in before.items()
             if k.startswith("bounceguard_build_info{") and k.endswith(',program="policyd"}') and v == 1]:
         fail("no build_info for policyd")
@@ -157,11 +139,8 @@ def run(proc, log_path, textfile):
         a = c.ask(rcpt, client, state)
         if a != "action=DUNNO":
             fail("%s from %s at %s answered %s" % (rcpt, client, state, a))
-    during = scrape(mport)
+    during = bgtest.scrape_metrics(mport)
     c.close()
-
-    def delta(key):
-        return during.get(key, 0) - before.get(key, 0)
 
     expected = {
         'bounceguard_policy_requests_total{action="reject"}': 1,
@@ -174,14 +153,12 @@ def run(proc, log_path, textfile):
         'bounceguard_lookup_errors_total': 0,
         'bounceguard_policy_malformed_requests_total': 0,
     }
-    for key, want in expected.items():
-        if key not in during:
-            fail("%s not exported" % key)
-        if delta(key) != want:
-            fail("%s moved by %d, expected %d" % (key, delta(key), want))
+    problems = bgtest.metric_delta_problems(before, during, expected)
+    if problems:
+        fail("\n".join(problems))
     if during.get("bounceguard_connections") != 1:
         fail("bounceguard_connections = %s with one client connected" % during.get("bounceguard_connections"))
-    if wait_for(lambda: scrape(mport).get("bounceguard_connections") == 0) is None:
+    if wait_for(lambda: bgtest.scrape_metrics(mport).get("bounceguard_connections") == 0) is None:
         fail("bounceguard_connections did not go back to 0 after the client left")
 
     # Only GET /metrics.
@@ -194,14 +171,15 @@ def run(proc, log_path, textfile):
 
     # A reload is counted.
     os.kill(proc.pid, signal.SIGHUP)
-    if wait_for(lambda: scrape(mport).get('bounceguard_config_reloads_total{result="ok"}') == 1) is None:
+    reloads = 'bounceguard_config_reloads_total{result="ok"}'
+    if wait_for(lambda: bgtest.scrape_metrics(mport).get(reloads) == 1) is None:
         fail("the reload was not counted: " + read(log_path))
 
     # SIGTERM: the textfile is written a last time, with the final counts.
     os.kill(proc.pid, signal.SIGTERM)
     if proc.wait(timeout=10) != 0:
         fail("exit status %d: %s" % (proc.returncode, read(log_path)))
-    final = parse(read(textfile))
+    final = bgtest.parse_metrics(read(textfile))
     if final.get('bounceguard_refused_total{category="user_unknown"}') != during[
             'bounceguard_refused_total{category="user_unknown"}']:
         fail("the textfile does not have the final counts")

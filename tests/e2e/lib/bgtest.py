@@ -146,6 +146,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 POSTFIX = shutil.which("postfix", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/usr/sbin/postfix"
 POSTCONF = shutil.which("postconf", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/usr/sbin/postconf"
@@ -185,6 +186,44 @@ def wait_for(pred, timeout, interval=0.05, what=None):
             raise TimeoutError("timed out after %.1fs waiting for %s"
                                % (timeout, what or getattr(pred, "__name__", "a condition")))
         time.sleep(interval)
+
+
+# Straight to 127.0.0.1, whatever proxy the environment names.
+_LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {'name{labels}': value}."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = int(value)
+    return out
+
+
+def scrape_metrics(port):
+    """GET /metrics on 127.0.0.1:port, parsed. Raises OSError when nothing answers, and
+    RuntimeError when the answer is not a 200 in the text format 0.0.4."""
+    with _LOOPBACK_OPENER.open("http://%s:%d/metrics" % (LOOPBACK, port), timeout=5) as r:
+        if r.status != 200:
+            raise RuntimeError("scrape status %d" % r.status)
+        ctype = r.headers.get("Content-Type", "")
+        if not ctype.startswith("text/plain; version=0.0.4"):
+            raise RuntimeError("scrape content type " + ctype)
+        return parse_metrics(r.read().decode())
+
+
+def metric_delta_problems(before, after, expected):
+    """What is wrong with the moves from one scrape to the next: each key of `expected` must be
+    exported and have moved by exactly its value."""
+    problems = []
+    for key, want in expected.items():
+        if key not in after:
+            problems.append("%s not exported" % key)
+        elif after[key] - before.get(key, 0) != want:
+            problems.append("%s moved by %d, expected %d" % (key, after[key] - before.get(key, 0), want))
+    return problems
 
 
 def make_message(sender, rcpts, subject, body, extra_headers=None, message_id=None):
