@@ -439,10 +439,9 @@ public:
             throw;
         }
         in_batch_ = false;
-        if (!r || batch_lost_ || !batch_tx_) {
+        if (!r || batch_lost_) {
             batch_tx_.reset();  // rolled back
-            if (!r) return r;
-            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+            return !r ? r : *batch_lost_;
         }
         return guarded("committing a batch", [&]() -> Result<void> {
             auto tx = std::move(batch_tx_);  // gone before guarded() may drop the connection
@@ -456,15 +455,13 @@ private:
     // when `snapshot`, else autocommit).
     template <class F>
     auto read(std::string_view what, F&& f, bool snapshot = false) -> decltype(f(std::declval<pqxx::nontransaction&>())) {
-        if (in_batch_ && (batch_lost_ || !batch_tx_))
-            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+        if (in_batch_ && batch_lost_) return *batch_lost_;
         return guarded(what, [&]() -> decltype(f(std::declval<pqxx::nontransaction&>())) {
             if (in_batch_) {
                 try {
                     return f(*batch_tx_);
                 } catch (const std::exception& e) {
-                    batch_lost_ = Error{"store (PostgreSQL): " + std::string(what) +
-                                        " failed inside a batch, which is rolled back: " + first_line(e.what())};
+                    lose_batch(what, e);
                     throw;
                 }
             }
@@ -484,8 +481,7 @@ private:
     // Committed only when f returns a value.
     template <class F>
     auto write(std::string_view what, F&& f) -> decltype(f(std::declval<pqxx::work&>())) {
-        if (in_batch_ && (batch_lost_ || !batch_tx_))
-            return batch_lost_ ? *batch_lost_ : Error{"store (PostgreSQL): the batch was lost"};
+        if (in_batch_ && batch_lost_) return *batch_lost_;
         return guarded(what, [&]() -> decltype(f(std::declval<pqxx::work&>())) {
             if (in_batch_) {
                 batch_tx_->exec("SAVEPOINT bg_op");
@@ -497,8 +493,7 @@ private:
                     try {
                         batch_tx_->exec("ROLLBACK TO SAVEPOINT bg_op");
                     } catch (const std::exception&) {
-                        batch_lost_ = Error{"store (PostgreSQL): " + std::string(what) +
-                                            " failed inside a batch, which is rolled back: " + first_line(e.what())};
+                        lose_batch(what, e);
                     }
                     throw;
                 }
@@ -550,7 +545,14 @@ private:
         }
     }
 
-    // Forgets a broken connection, and the batch that was open on it (its transaction first).
+    // The open batch can only be rolled back now: PostgreSQL aborted its transaction.
+    void lose_batch(std::string_view what, const std::exception& e) {
+        batch_lost_ = Error{"store (PostgreSQL): " + std::string(what) + " failed inside a batch, which is rolled back: " +
+                            first_line(e.what())};
+    }
+
+    // Forgets a broken connection, and the batch that was open on it (its transaction first):
+    // batch_lost_ is set whenever batch_tx_ goes while a batch's body runs.
     void drop_connection(const std::string& why) {
         if (batch_tx_) {
             batch_lost_ = Error{"store (PostgreSQL): the batch was lost: " + why};
@@ -605,7 +607,8 @@ private:
     std::string conninfo_;
     std::unique_ptr<pqxx::connection> conn_;
     std::unique_ptr<pqxx::work> batch_tx_;  // the open batch's transaction (on conn_), if any
-    std::optional<Error> batch_lost_;       // why the open batch can only be rolled back
+    std::optional<Error> batch_lost_;       // why the open batch can only be rolled back (set when
+                                            // batch_tx_ is dropped inside a batch)
     bool in_batch_ = false;                 // a batch's body is running
 };
 

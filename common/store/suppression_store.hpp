@@ -159,7 +159,7 @@ public:
     // counted up to `at_most` (0: all of them). The breaker only asks whether its threshold is
     // reached, and a bounded count costs the same however long a wave of rejections lasts.
     virtual Result<int> count_domain_recipients(std::string_view domain, Category category, UnixTime since,
-                                                int at_most = 0) = 0;
+                                                int at_most) = 0;
 
     // Sender-side problems per destination domain and category (see ReportFilter), the most
     // events first. Uses the events_time index; the example comes through events_domain.

@@ -225,12 +225,12 @@ TEST_P(StoreTest, CountsForTheDecisionEngine) {
     EXPECT_EQ(*store().count_events("joe@example.com", Category::Delivered, 0), (EventCount{0, 0, 0}));
     EXPECT_EQ(*store().count_events("nobody@example.com", Category::MailboxFull, 0), (EventCount{}));
 
-    auto d = store().count_domain_recipients("EXAMPLE.com", Category::MailboxFull, 0);
+    auto d = store().count_domain_recipients("EXAMPLE.com", Category::MailboxFull, 0, 0);
     ASSERT_TRUE(d) << d.error().message;
     EXPECT_EQ(*d, 3);
-    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 275), 2);
-    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::UserUnknown, 0), 1);
-    EXPECT_EQ(*store().count_domain_recipients("none.example", Category::MailboxFull, 0), 0);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 275, 0), 2);
+    EXPECT_EQ(*store().count_domain_recipients("example.com", Category::UserUnknown, 0, 0), 1);
+    EXPECT_EQ(*store().count_domain_recipients("none.example", Category::MailboxFull, 0, 0), 0);
     // Bounded: the count stops at at_most (distinct recipients, not events).
     EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 0, 2), 2);
     EXPECT_EQ(*store().count_domain_recipients("example.com", Category::MailboxFull, 0, 3), 3);

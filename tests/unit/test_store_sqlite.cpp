@@ -392,7 +392,7 @@ TEST(SqliteStoreOpen, OlderSchemaIsMigratedOnOpen) {
     ASSERT_TRUE(s) << s.error().message;
     EXPECT_EQ(*(*s)->schema_version(), migrations().back().version);
     EXPECT_TRUE((*s)->lookup("a@example.com", 10).found());
-    EXPECT_EQ(*(*s)->count_domain_recipients("example.com", Category::UserUnknown, 0), 1);
+    EXPECT_EQ(*(*s)->count_domain_recipients("example.com", Category::UserUnknown, 0, 0), 1);
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
