@@ -50,5 +50,32 @@ TEST(PgStore, LostConnectionIsTempErrorThenReconnects) {
     EXPECT_EQ(back.status, LookupStatus::Found) << back.error;
 }
 
+// The server goes away in the middle of a batch: the calls after that fail, the batch fails as a
+// whole and nothing of it is kept; the same store object reconnects for the next batch.
+TEST(PgStore, BatchLostWithTheConnectionFailsAsAWhole) {
+    PgCluster& pg = PgCluster::instance();
+    ASSERT_TRUE(pg.ok()) << "the private PostgreSQL cluster did not start: " << pg.error();
+    const std::string uri = pg.create_database();
+    ASSERT_FALSE(uri.empty());
+    auto s = open_store(uri);
+    ASSERT_TRUE(s) << s.error().message;
+    bool stopped = false;
+    auto r = (*s)->batch([&]() -> Result<void> {
+        EXPECT_TRUE((*s)->put(entry("before@example.com")));
+        stopped = pg.stop();
+        EXPECT_EQ((*s)->lookup("before@example.com", 1).status, LookupStatus::TempError);
+        EXPECT_FALSE((*s)->put(entry("during@example.com")));
+        EXPECT_FALSE((*s)->get("before@example.com"));  // still the lost batch, not a new connection
+        return Ok{};
+    });
+    ASSERT_TRUE(stopped) << pg.error();
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("batch"), std::string::npos) << r.error().message;
+    ASSERT_TRUE(pg.start()) << pg.error();
+    EXPECT_EQ((*s)->lookup("before@example.com", 1).status, LookupStatus::NotFound);
+    EXPECT_TRUE((*s)->batch([&]() -> Result<void> { return (*s)->put(entry("after@example.com")); }));
+    EXPECT_TRUE((*s)->lookup("after@example.com", 1).found());
+}
+
 }  // namespace
 }  // namespace bg
