@@ -77,11 +77,15 @@ void limit_store_memory(const Config& c) {
 // limit needs, are turned off: with them every SQLite allocation takes one process-wide mutex,
 // and the workers' lookups waited for it (futex waits on most requests at 8 connections).
 // Before SQLite initialises (no store open yet), so once per start: a reload cannot resize it.
-// LIMITATION: a slot holds a page of up to 4 KiB (SQLite's default page size); a store file with
-// larger pages takes its cache from the heap, bounded by the store's cache_size per connection.
-// The pool is reserved at start (SQLite links every slot into its free list).
+// A slot holds one page of the store file as it is at start (8 KiB for a store this version
+// created, 4 KiB for an older one). LIMITATION: a store file replaced while the daemon runs by
+// one with larger pages takes its cache from the heap, bounded by the store's cache_size per
+// connection, until the next start. The pool is reserved at start (SQLite links every slot into
+// its free list).
 void pool_store_memory(const Config& c, spdlog::logger& log) {
-    constexpr int page = 4096;
+    const auto path = sqlite_path_of(c.store.uri);
+    if (!path) return;  // PostgreSQL: no SQLite page cache to pool
+    const int page = sqlite_store_page_size(*path);
     int header = 0;
     if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &header) != SQLITE_OK) header = 512;
     const int slot = (page + header + 7) & ~7;

@@ -35,6 +35,7 @@
 //   and its directory: run the milter, the policy daemon and the CLI as one user (or one group
 //   with a umask that lets the group write), or root's -shm file locks the daemons out.
 // LIMITATION: a connection (and so a store object) must not cross fork(); open one per process.
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,6 +201,11 @@ public:
         auto lock = exclusive();
         // Switching to WAL needs a moment of exclusive access; another process opening the same
         // new file at the same instant can make it fail with BUSY even with a busy timeout.
+        // A new file only (an existing one keeps its page size; in WAL mode it cannot change).
+        // 8 KiB rather than SQLite's 4 KiB: an event dirties a random leaf of two indexes, and a
+        // batch writes each dirty page to the WAL and again at the checkpoint; half as many
+        // leaves means fewer pages per batch (bench_store: about 25% more events/s recorded).
+        if (auto r = exec(sql::new_page_size); !r) return r.error();
         std::string mode;
         for (int attempt = 0;; ++attempt) {
             auto r = exec_scalar_text("PRAGMA journal_mode=WAL");
@@ -720,6 +726,21 @@ private:
 };
 
 }  // namespace
+
+int sqlite_store_page_size(const std::string& path) {
+    // The database header: bytes 16-17, big-endian; 1 stands for 65536 (SQLite file format).
+    unsigned char header[18];
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sqlite_new_page_size;
+    const ssize_t n = ::pread(fd, header, sizeof header, 0);
+    ::close(fd);
+    if (n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, "SQLite format 3", 16) != 0)
+        return sqlite_new_page_size;
+    const int v = (header[16] << 8) | header[17];
+    if (v == 1) return 65536;
+    if (v < 512 || (v & (v - 1)) != 0) return sqlite_new_page_size;
+    return v;
+}
 
 Result<std::unique_ptr<SuppressionStore>> open_sqlite_store(const std::string& path, int busy_timeout_ms) {
     if (path.empty()) return Error{"store: empty SQLite path"};

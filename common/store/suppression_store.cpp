@@ -50,10 +50,24 @@ Result<std::unique_ptr<SuppressionStore>> open_pg_store(const std::string&) {
 }
 #endif
 
+namespace {
+// The part of a sqlite: URI after the scheme: PATH[?OPTION].
+std::string_view sqlite_rest(std::string_view uri) {
+    std::string_view rest = uri.substr(7);
+    if (rest.starts_with("//")) rest.remove_prefix(2);  // "sqlite:///var/db/x" is accepted too
+    return rest;
+}
+}  // namespace
+
+std::optional<std::string> sqlite_path_of(std::string_view uri) {
+    if (!uri.starts_with("sqlite:")) return std::nullopt;
+    const std::string_view rest = sqlite_rest(uri);
+    return std::string(rest.substr(0, rest.find('?')));
+}
+
 Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri) {
     if (uri.starts_with("sqlite:")) {
-        std::string_view rest = uri.substr(7);
-        if (rest.starts_with("//")) rest.remove_prefix(2);  // "sqlite:///var/db/x" is accepted too
+        std::string_view rest = sqlite_rest(uri);
         int timeout = 5000;
         if (const auto q = rest.find('?'); q != std::string_view::npos) {
             const std::string_view opt = rest.substr(q + 1);

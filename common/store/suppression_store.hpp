@@ -173,6 +173,13 @@ Result<std::unique_ptr<SuppressionStore>> open_store(std::string_view uri);
 // The URI as it may be logged: a PostgreSQL password (user:PASSWORD@, ?password=) becomes ***.
 std::string redact_store_uri(std::string_view uri);
 
+// The file path of a "sqlite:PATH[?...]" URI; nullopt for any other URI (PostgreSQL).
+std::optional<std::string> sqlite_path_of(std::string_view uri);
+// The page size of a new SQLite store, and that of the store file at path (read from its header;
+// sqlite_new_page_size when there is no such file yet, or it is not a SQLite database).
+inline constexpr int sqlite_new_page_size = 8192;
+int sqlite_store_page_size(const std::string& path);
+
 // Drivers (open_store picks one). timeout: how long a writer waits for a lock, in milliseconds.
 Result<std::unique_ptr<SuppressionStore>> open_sqlite_store(const std::string& path, int busy_timeout_ms = 5000);
 Result<std::unique_ptr<SuppressionStore>> open_pg_store(const std::string& conninfo);

@@ -368,6 +368,52 @@ TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
 }
 
 // A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
+int pragma_page_size(const std::string& path) {
+    sqlite3* db = nullptr;
+    int size = -1;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            size = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return size;
+}
+
+TEST(SqliteStoreOpen, NewStoresHave8KiBPagesOlderFilesKeepTheirs) {
+    TempDir dir;
+    const std::string fresh = dir.path() + "/fresh.db";
+    EXPECT_EQ(sqlite_store_page_size(fresh), sqlite_new_page_size);  // no file yet: what open makes
+    ASSERT_TRUE(open_store("sqlite:" + fresh));
+    EXPECT_EQ(pragma_page_size(fresh), 8192);
+    EXPECT_EQ(sqlite_store_page_size(fresh), 8192);
+
+    // a file made with SQLite's default page size keeps it (WAL mode cannot change it)
+    const std::string old = dir.path() + "/old.db";
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(old.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, "PRAGMA page_size=4096; CREATE TABLE t (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto s = open_store("sqlite:" + old);
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->put(Suppression{.key = "a@example.com", .category = Category::UserUnknown}));
+    EXPECT_TRUE((*s)->lookup("a@example.com", 10).found());
+    EXPECT_EQ(pragma_page_size(old), 4096);
+    EXPECT_EQ(sqlite_store_page_size(old), 4096);
+
+    // no database header: the default
+    const std::string junk = dir.path() + "/junk";
+    write_file(junk, std::string(100, 'x'));
+    EXPECT_EQ(sqlite_store_page_size(junk), sqlite_new_page_size);
+
+    EXPECT_EQ(sqlite_path_of("sqlite:/var/lib/b/store.db"), "/var/lib/b/store.db");
+    EXPECT_EQ(sqlite_path_of("sqlite:///var/lib/b/store.db?busy_timeout_ms=10"), "/var/lib/b/store.db");
+    EXPECT_EQ(sqlite_path_of("postgresql://bg@localhost/bg"), std::nullopt);
+}
+
 TEST(SqliteStoreOpen, OlderSchemaIsMigratedOnOpen) {
     TempDir dir;
     const std::string path = dir.path() + "/store.db";
