@@ -338,18 +338,21 @@ TEST(SqliteLookupSnapshot, RenewedOnceItsAgeIsPast) {
     EXPECT_EQ(r.suppression.key, "@example.com");
 }
 
-// checkpoint(TRUNCATE) from a third connection: busy while a reader pins an older snapshot.
-int truncate_checkpoint_busy(const std::string& path) {
+// The first column of a pragma's first row, on a connection of its own (-1 when it fails).
+int pragma_int(const std::string& path, const char* pragma) {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    int busy = -1;
+    int value = -1;
     sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, nullptr), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW) busy = sqlite3_column_int(st, 0);
+    EXPECT_EQ(sqlite3_prepare_v2(db, pragma, -1, &st, nullptr), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) value = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    return busy;
+    return value;
 }
+
+// checkpoint(TRUNCATE) from a third connection: busy while a reader pins an older snapshot.
+int truncate_checkpoint_busy(const std::string& path) { return pragma_int(path, "PRAGMA wal_checkpoint(TRUNCATE)"); }
 
 TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
     TempDir dir;
@@ -368,25 +371,12 @@ TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
 }
 
 // A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
-int pragma_page_size(const std::string& path) {
-    sqlite3* db = nullptr;
-    int size = -1;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            size = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return size;
-}
-
 TEST(SqliteStoreOpen, NewStoresHave8KiBPagesOlderFilesKeepTheirs) {
     TempDir dir;
     const std::string fresh = dir.path() + "/fresh.db";
     EXPECT_EQ(sqlite_store_page_size(fresh), sqlite_new_page_size);  // no file yet: what open makes
     ASSERT_TRUE(open_store("sqlite:" + fresh));
-    EXPECT_EQ(pragma_page_size(fresh), 8192);
+    EXPECT_EQ(pragma_int(fresh, "PRAGMA page_size"), 8192);
     EXPECT_EQ(sqlite_store_page_size(fresh), 8192);
 
     // a file made with SQLite's default page size keeps it (WAL mode cannot change it)
@@ -401,7 +391,7 @@ TEST(SqliteStoreOpen, NewStoresHave8KiBPagesOlderFilesKeepTheirs) {
     ASSERT_TRUE(s) << s.error().message;
     ASSERT_TRUE((*s)->put(Suppression{.key = "a@example.com", .category = Category::UserUnknown}));
     EXPECT_TRUE((*s)->lookup("a@example.com", 10).found());
-    EXPECT_EQ(pragma_page_size(old), 4096);
+    EXPECT_EQ(pragma_int(old, "PRAGMA page_size"), 4096);
     EXPECT_EQ(sqlite_store_page_size(old), 4096);
 
     // no database header: the default
