@@ -52,7 +52,6 @@ constexpr const char* count_domain_entries = "SELECT COUNT(*) FROM suppressions 
 constexpr const char* count_events_all = "SELECT COUNT(*) FROM events";
 constexpr const char* page_count = "PRAGMA page_count";
 constexpr const char* page_size = "PRAGMA page_size";
-constexpr const char* new_page_size = "PRAGMA page_size=8192";  // = sqlite_new_page_size
 constexpr const char* count_events =
     "SELECT COUNT(*), COALESCE(MIN(time), 0), COALESCE(MAX(time), 0) FROM events "
     "WHERE recipient = ?1 AND category = ?2 AND time >= ?3";

@@ -199,13 +199,14 @@ public:
     // Pragmas and migrations; called once by open_sqlite_store.
     Result<void> init() {
         auto lock = exclusive();
-        // Switching to WAL needs a moment of exclusive access; another process opening the same
-        // new file at the same instant can make it fail with BUSY even with a busy timeout.
         // A new file only (an existing one keeps its page size; in WAL mode it cannot change).
         // 8 KiB rather than SQLite's 4 KiB: an event dirties a random leaf of two indexes, and a
         // batch writes each dirty page to the WAL and again at the checkpoint; half as many
         // leaves means fewer pages per batch (bench_store: about 25% more events/s recorded).
-        if (auto r = exec(sql::new_page_size); !r) return r.error();
+        static const std::string page_size = "PRAGMA page_size=" + std::to_string(sqlite_new_page_size);
+        if (auto r = exec(page_size.c_str()); !r) return r.error();
+        // Switching to WAL needs a moment of exclusive access; another process opening the same
+        // new file at the same instant can make it fail with BUSY even with a busy timeout.
         std::string mode;
         for (int attempt = 0;; ++attempt) {
             auto r = exec_scalar_text("PRAGMA journal_mode=WAL");
@@ -730,7 +731,8 @@ private:
 int sqlite_store_page_size(const std::string& path) {
     // The database header: bytes 16-17, big-endian; 1 stands for 65536 (SQLite file format).
     unsigned char header[18];
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO at the path must not hang the caller (its pread then fails).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return sqlite_new_page_size;
     const ssize_t n = ::pread(fd, header, sizeof header, 0);
     ::close(fd);

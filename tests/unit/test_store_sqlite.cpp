@@ -370,7 +370,8 @@ TEST(SqliteLookupSnapshot, AnIdleSnapshotIsEndedSoCheckpointsComplete) {
     EXPECT_TRUE((*reader)->lookup("user7@example.com", 1).found());
 }
 
-// A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
+// A new store has 8 KiB pages; a file made with other pages keeps them; the page size read
+// from a file's header (as the policy daemon sizes its page-cache pool), hostile paths too.
 TEST(SqliteStoreOpen, NewStoresHave8KiBPagesOlderFilesKeepTheirs) {
     TempDir dir;
     const std::string fresh = dir.path() + "/fresh.db";
@@ -394,16 +395,29 @@ TEST(SqliteStoreOpen, NewStoresHave8KiBPagesOlderFilesKeepTheirs) {
     EXPECT_EQ(pragma_int(old, "PRAGMA page_size"), 4096);
     EXPECT_EQ(sqlite_store_page_size(old), 4096);
 
-    // no database header: the default
+    // no database header, or one with an impossible page size: the default
     const std::string junk = dir.path() + "/junk";
     write_file(junk, std::string(100, 'x'));
     EXPECT_EQ(sqlite_store_page_size(junk), sqlite_new_page_size);
+    write_file(junk, "");
+    EXPECT_EQ(sqlite_store_page_size(junk), sqlite_new_page_size);
+    const std::string magic("SQLite format 3\0", 16);
+    write_file(junk, magic + "\x03\xe8" + std::string(82, '\0'));  // 1000: not a power of two
+    EXPECT_EQ(sqlite_store_page_size(junk), sqlite_new_page_size);
+    write_file(junk, magic + std::string("\0\x01", 2) + std::string(82, '\0'));  // 1 stands for 65536
+    EXPECT_EQ(sqlite_store_page_size(junk), 65536);
+    // a directory, and a FIFO nobody writes to (must not block)
+    EXPECT_EQ(sqlite_store_page_size(dir.path()), sqlite_new_page_size);
+    const std::string fifo = dir.path() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_EQ(sqlite_store_page_size(fifo), sqlite_new_page_size);
 
     EXPECT_EQ(sqlite_path_of("sqlite:/var/lib/b/store.db"), "/var/lib/b/store.db");
     EXPECT_EQ(sqlite_path_of("sqlite:///var/lib/b/store.db?busy_timeout_ms=10"), "/var/lib/b/store.db");
     EXPECT_EQ(sqlite_path_of("postgresql://bg@localhost/bg"), std::nullopt);
 }
 
+// A store made by an older bounceguard (schema 1) is migrated on open, its data kept.
 TEST(SqliteStoreOpen, OlderSchemaIsMigratedOnOpen) {
     TempDir dir;
     const std::string path = dir.path() + "/store.db";
