@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace bg::milter {
@@ -29,6 +30,11 @@ struct Context {
     bool skip_ok = false;     // SMFIP_SKIP negotiated
     bool noreply_hdr = false; // SMFIP_NR_HDR negotiated
     bool noreply_conn = false; // SMFIP_NR_CONN negotiated
+    bool noreply_mail = false; // SMFIP_NR_MAIL negotiated
+    bool noreply_body = false; // SMFIP_NR_BODY negotiated
+    // A reply a no-reply step (MAIL, body) could not give: accept or tempfail from MAIL is given
+    // at the next RCPT, a tempfail from the body at end of message. Cleared with the message.
+    std::optional<Reply> held;
 };
 
 Context* context(SMFICTX* ctx) { return static_cast<Context*>(smfi_getpriv(ctx)); }
@@ -68,14 +74,19 @@ sfsistat translate(SMFICTX* ctx, const Context& c, const Reply& r) {
 
 // Runs one step with the boundary catch; a context that is missing is an internal error too.
 template <class F>
+Reply run_step(Context& c, const char* where, F&& f) {
+    try {
+        return f(c);
+    } catch (const std::exception& e) {
+        return c.session.internal_error(where, e.what());
+    }
+}
+
+template <class F>
 sfsistat guarded(SMFICTX* ctx, const char* where, F&& f) {
     Context* c = context(ctx);
     if (!c) return SMFIS_CONTINUE;  // connect failed to set one up: nothing to enforce
-    try {
-        return translate(ctx, *c, f(*c));
-    } catch (const std::exception& e) {
-        return translate(ctx, *c, c->session.internal_error(where, e.what()));
-    }
+    return translate(ctx, *c, run_step(*c, where, std::forward<F>(f)));
 }
 
 std::string address_of(const sockaddr* sa, int* port) {
@@ -109,9 +120,10 @@ Context* ensure_context(SMFICTX* ctx) {
 extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                                  unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     // Only the actions and steps the milter uses: add/insert and delete headers, remove
-    // recipients; no HELO, DATA, unknown-command or end-of-header events; no reply to connect
-    // and to each header when the MTA allows it (fewer round trips per message). The no-reply
-    // steps are asked for only when the context that remembers them exists.
+    // recipients; no HELO, DATA, unknown-command or end-of-header events; no reply to connect,
+    // MAIL, each header and the body when the MTA allows it (fewer round trips per message: the
+    // MTA waits only for RCPT and end of message). The no-reply steps are asked for only when the
+    // context that remembers them exists.
     Context* c = nullptr;
     try {
         c = ensure_context(ctx);
@@ -119,7 +131,7 @@ extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f
         c = nullptr;  // no context: the connection passes unchecked
     }
     unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_SKIP;
-    if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN;
+    if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_BODY;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT);
     *pf1 = f1 & steps;
     *pf2 = 0;
@@ -128,6 +140,8 @@ extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f
         c->skip_ok = (*pf1 & SMFIP_SKIP) != 0;
         c->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
         c->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
+        c->noreply_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
+        c->noreply_body = (*pf1 & SMFIP_NR_BODY) != 0;
     }
     return SMFIS_CONTINUE;
 }
@@ -152,13 +166,22 @@ extern "C" sfsistat bg_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostadd
 }
 
 extern "C" sfsistat bg_envfrom(SMFICTX* ctx, char** argv) {
-    return guarded(ctx, "mail", [&](Context& c) {
-        return c.session.mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"), macro(ctx, "i"));
+    Context* c = context(ctx);
+    if (!c) return SMFIS_CONTINUE;  // connect failed to set one up: nothing to enforce
+    c->held.reset();
+    Reply r = run_step(*c, "mail", [&](Context& cc) {
+        return cc.session.mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"), macro(ctx, "i"));
     });
+    if (!c->noreply_mail) return translate(ctx, *c, r);
+    if (r.step != Step::Continue) c->held = std::move(r);
+    return SMFIS_NOREPLY;
 }
 
 extern "C" sfsistat bg_envrcpt(SMFICTX* ctx, char** argv) {
-    return guarded(ctx, "rcpt", [&](Context& c) { return c.session.rcpt(argv && argv[0] ? argv[0] : ""); });
+    Context* c = context(ctx);
+    if (c && c->held && (c->held->step == Step::Accept || c->held->step == Step::Tempfail))
+        return translate(ctx, *c, *c->held);  // MAIL's answer (inbound mail, or an internal error)
+    return guarded(ctx, "rcpt", [&](Context& cc) { return cc.session.rcpt(argv && argv[0] ? argv[0] : ""); });
 }
 
 extern "C" sfsistat bg_header(SMFICTX* ctx, char* name, char* value) {
@@ -174,13 +197,27 @@ extern "C" sfsistat bg_header(SMFICTX* ctx, char* name, char* value) {
 }
 
 extern "C" sfsistat bg_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
-    return guarded(ctx, "body", [&](Context& c) {
-        return c.session.body(std::string_view(reinterpret_cast<const char*>(chunk), chunk ? len : 0));
+    Context* c = context(ctx);
+    if (!c) return SMFIS_CONTINUE;
+    if (c->noreply_body && c->held) return SMFIS_NOREPLY;  // the message is already decided
+    Reply r = run_step(*c, "body", [&](Context& cc) {
+        return cc.session.body(std::string_view(reinterpret_cast<const char*>(chunk), chunk ? len : 0));
     });
+    if (!c->noreply_body) return translate(ctx, *c, r);
+    // Without a reply the MTA sends every chunk: the session ignores what it does not need.
+    if (r.step == Step::Tempfail || r.step == Step::Reject) c->held = std::move(r);
+    return SMFIS_NOREPLY;
 }
 
 extern "C" sfsistat bg_eom(SMFICTX* ctx) {
+    if (Context* c = context(ctx); c && c->held && c->held->step == Step::Tempfail) {
+        const Reply r = std::move(*c->held);
+        c->held.reset();
+        c->session.abort();
+        return translate(ctx, *c, r);  // an internal error in the body (milter.on_internal_error)
+    }
     return guarded(ctx, "eom", [&](Context& c) {
+        c.held.reset();
         EomResult r = c.session.eom();
         if (r.reply.step == Step::Continue) {
             for (const auto& rcpt : r.delete_rcpts) smfi_delrcpt(ctx, const_cast<char*>(rcpt.c_str()));
@@ -197,7 +234,10 @@ extern "C" sfsistat bg_eom(SMFICTX* ctx) {
 }
 
 extern "C" sfsistat bg_abort(SMFICTX* ctx) {
-    if (Context* c = context(ctx)) c->session.abort();
+    if (Context* c = context(ctx)) {
+        c->held.reset();
+        c->session.abort();
+    }
     return SMFIS_CONTINUE;
 }
 

@@ -4,7 +4,8 @@ one scenario per run (ctest runs each as its own test):
 
   refuse     an outbound suppressed recipient is refused at RCPT with the configured 550, the
              others pass, and the outbound token (and a Message-ID) is inserted; inbound mail is
-             accepted at MAIL untouched; the recipients of a bounce (null sender) are never refused
+             accepted untouched (at the first RCPT: MAIL is negotiated without a reply); the
+             recipients of a bounce (null sender) are never refused
   observe    policy.mode = "observe": the same recipient passes, "would refuse" is logged
   nonsmtp    {daemon_name} LOCAL (sendmail(1)/pickup): no refusal at RCPT; the suppressed
              recipient is removed at end of message; with no recipient left the message is refused
@@ -128,7 +129,7 @@ def scenario_refuse(env):
     # SASL-authenticated client from anywhere is outbound too
     env.mt(daemon="ORIGINATING", ip="192.0.2.7", auth="alice@sender.test", rcpts="dead@example.test",
            expect="reject", eom="continue")
-    # inbound mail (not outbound, not a bounce): accepted at MAIL, nothing looked up or signed
+    # inbound mail (not outbound, not a bounce): accepted at the first RCPT, nothing looked up or signed
     env.mt(daemon="mta.sender.test", ip="192.0.2.7", mail="accept", **{"from": "<x@remote.test>"})
     # the recipients of a bounce are never refused, even when suppressed
     env.cli("add", "bouncer@sender.test")

@@ -4,7 +4,8 @@
 --   sock       milter socket (inet:PORT@127.0.0.1)
 --   daemon     {daemon_name} macro (ORIGINATING, LOCAL, BOUNCE, mta.example.test)
 --   ip         client address (default 127.0.0.1); auth: {auth_authen} (optional)
---   from       envelope sender ("<>" for a bounce); mail: expected reply to MAIL (continue|accept)
+--   from       envelope sender ("<>" for a bounce); mail: expected reply to MAIL (continue|accept;
+--              an accept arrives at the first RCPT when MAIL is negotiated without a reply)
 --   rcpts      recipients, comma-separated; expect: the reply to each (continue|reject|tempfail)
 --   eml        message file (headers, blank line, body); default: a small message
 --   eom        expected reply at end of message (continue|accept|reject|tempfail)
@@ -40,9 +41,20 @@ else
   mt.macro(conn, SMFIC_MAIL, "i", "QID1")
 end
 assert(mt.mailfrom(conn, from or "<alice@sender.test>") == nil, "mailfrom")
-want("MAIL", mt.getreply(conn), mail or "continue")
+-- With SMFIP_NR_MAIL the milter does not answer MAIL (miltertest reports continue): an accept
+-- decided there comes with the first RCPT instead.
+local mail_nr = mt.test_option(conn, SMFIP_NR_MAIL)
+want("MAIL", mt.getreply(conn), mail_nr and "continue" or (mail or "continue"))
 if (mail or "continue") == "accept" then
-  mt.echo("PASS (accepted at MAIL)")
+  if mail_nr then
+    local r = split(rcpts)[1] or "someone@example.test"
+    mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", r)
+    assert(mt.rcptto(conn, "<" .. r .. ">") == nil, "rcptto " .. r)
+    want("RCPT " .. r, mt.getreply(conn), "accept")
+    mt.echo("PASS (accepted at the first RCPT: MAIL is not answered)")
+  else
+    mt.echo("PASS (accepted at MAIL)")
+  end
   mt.disconnect(conn)
   return
 end
@@ -75,6 +87,7 @@ flush()
 -- the milter negotiates SMFIP_NOEOH (it has no use for end-of-header)
 if not mt.test_option(conn, SMFIP_NOEOH) then assert(mt.eoh(conn) == nil, "eoh") end
 -- the body in chunks of at most 64 KiB, as an MTA sends it; stop when the milter says SKIP
+-- (with SMFIP_NR_BODY there is no answer: every chunk is sent)
 body = body:gsub("\n", "\r\n")
 local pos = 1
 repeat
