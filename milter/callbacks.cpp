@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@ namespace {
 
 std::mutex snapshot_mu;
 std::shared_ptr<const Snapshot> snapshot_current;
+std::atomic<bool> answer_data{false};  // set_answer_data()
 
 // What the MTA offered and we accepted at option negotiation.
 struct Context {
@@ -120,17 +122,19 @@ Context* ensure_context(SMFICTX* ctx) {
 extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                                  unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     // Only the actions and steps the milter uses: add/insert and delete headers, remove
-    // recipients; no HELO, DATA, unknown-command or end-of-header events; no reply to connect,
-    // MAIL, each header and the body when the MTA allows it (fewer round trips per message: the
-    // MTA waits only for RCPT and end of message). The no-reply steps are asked for only when the
-    // context that remembers them exists.
+    // recipients; no HELO, unknown-command or end-of-header events, and DATA only over TCP
+    // (set_answer_data); no reply to connect, MAIL, each header and the body when the MTA allows
+    // it (fewer round trips per message: the MTA waits only for each RCPT, end of message and,
+    // over TCP, DATA). The no-reply steps are asked for only when the context that remembers them
+    // exists.
     Context* c = nullptr;
     try {
         c = ensure_context(ctx);
     } catch (const std::exception&) {
         c = nullptr;  // no context: the connection passes unchecked
     }
-    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_SKIP;
+    unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NOEOH | SMFIP_SKIP;
+    if (!answer_data.load(std::memory_order_relaxed)) steps |= SMFIP_NODATA;
     if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_BODY;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT);
     *pf1 = f1 & steps;
@@ -183,6 +187,10 @@ extern "C" sfsistat bg_envrcpt(SMFICTX* ctx, char** argv) {
         return translate(ctx, *c, *c->held);  // MAIL's answer (inbound mail, or an internal error)
     return guarded(ctx, "rcpt", [&](Context& cc) { return cc.session.rcpt(argv && argv[0] ? argv[0] : ""); });
 }
+
+// DATA, asked for only over TCP (set_answer_data): its answer acknowledges at once the MTA's last
+// data before the message content (callbacks.hpp).
+extern "C" sfsistat bg_data(SMFICTX*) { return SMFIS_CONTINUE; }
 
 extern "C" sfsistat bg_header(SMFICTX* ctx, char* name, char* value) {
     Context* c = context(ctx);
@@ -263,13 +271,15 @@ smfiDesc description = {
     bg_abort,
     bg_close,
     nullptr,  // unknown
-    nullptr,  // data
+    bg_data,
     bg_negotiate,
 };
 
 }  // namespace
 
 smfiDesc& filter_description() { return description; }
+
+void set_answer_data(bool on) { answer_data.store(on, std::memory_order_relaxed); }
 
 void set_current_snapshot(std::shared_ptr<const Snapshot> snapshot) {
     std::lock_guard lock(snapshot_mu);

@@ -96,6 +96,7 @@ int serve(const Options& opt) {
         return 2;
     }
     milter::set_current_snapshot(*snap);
+    milter::set_answer_data(milter::tcp_port_of(*conn).has_value());  // callbacks.hpp
 
     // Bind as root, with a umask that lets the MTA's group use a unix socket.
     const mode_t old_mask = umask(0007);

@@ -65,6 +65,12 @@ for i, r in ipairs(split(rcpts)) do
   want("RCPT " .. r, mt.getreply(conn), expect[i] or "continue")
 end
 
+-- over TCP the milter asks for DATA, with an answer (callbacks.hpp: set_answer_data)
+if not mt.test_option(conn, SMFIP_NODATA) then
+  assert(mt.data(conn) == nil, "data")
+  want("DATA", mt.getreply(conn), "continue")
+end
+
 local data
 if eml then
   local fh = assert(io.open(eml, "rb"))
