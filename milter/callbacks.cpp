@@ -33,9 +33,8 @@ struct Context {
     bool noreply_hdr = false; // SMFIP_NR_HDR negotiated
     bool noreply_conn = false; // SMFIP_NR_CONN negotiated
     bool noreply_mail = false; // SMFIP_NR_MAIL negotiated
-    bool noreply_body = false; // SMFIP_NR_BODY negotiated
-    // A reply a no-reply step (MAIL, body) could not give: accept or tempfail from MAIL is given
-    // at the next RCPT, a tempfail from the body at end of message. Cleared with the message.
+    // What MAIL decided but could not answer (accept, or an internal-error tempfail): given at
+    // each RCPT instead. Cleared with the message.
     std::optional<Reply> held;
 };
 
@@ -123,10 +122,10 @@ extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f
                                  unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     // Only the actions and steps the milter uses: add/insert and delete headers, remove
     // recipients; no HELO, unknown-command or end-of-header events, and DATA only over TCP
-    // (set_answer_data); no reply to connect, MAIL, each header and the body when the MTA allows
-    // it (fewer round trips per message: the MTA waits only for each RCPT, end of message and,
-    // over TCP, DATA). The no-reply steps are asked for only when the context that remembers them
-    // exists.
+    // (set_answer_data); no reply to connect, MAIL and each header when the MTA allows it (fewer
+    // round trips per message). The body keeps its answer: SKIP after the first chunk of a
+    // message that is not a bounce spares the MTA sending the rest. The no-reply steps are asked
+    // for only when the context that remembers them exists.
     Context* c = nullptr;
     try {
         c = ensure_context(ctx);
@@ -135,7 +134,7 @@ extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f
     }
     unsigned long steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NOEOH | SMFIP_SKIP;
     if (!answer_data.load(std::memory_order_relaxed)) steps |= SMFIP_NODATA;
-    if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_BODY;
+    if (c) steps |= SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_MAIL;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT);
     *pf1 = f1 & steps;
     *pf2 = 0;
@@ -145,7 +144,6 @@ extern "C" sfsistat bg_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f
         c->noreply_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
         c->noreply_conn = (*pf1 & SMFIP_NR_CONN) != 0;
         c->noreply_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
-        c->noreply_body = (*pf1 & SMFIP_NR_BODY) != 0;
     }
     return SMFIS_CONTINUE;
 }
@@ -182,8 +180,7 @@ extern "C" sfsistat bg_envfrom(SMFICTX* ctx, char** argv) {
 }
 
 extern "C" sfsistat bg_envrcpt(SMFICTX* ctx, char** argv) {
-    Context* c = context(ctx);
-    if (c && c->held && (c->held->step == Step::Accept || c->held->step == Step::Tempfail))
+    if (Context* c = context(ctx); c && c->held)
         return translate(ctx, *c, *c->held);  // MAIL's answer (inbound mail, or an internal error)
     return guarded(ctx, "rcpt", [&](Context& cc) { return cc.session.rcpt(argv && argv[0] ? argv[0] : ""); });
 }
@@ -205,25 +202,12 @@ extern "C" sfsistat bg_header(SMFICTX* ctx, char* name, char* value) {
 }
 
 extern "C" sfsistat bg_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
-    Context* c = context(ctx);
-    if (!c) return SMFIS_CONTINUE;
-    if (c->noreply_body && c->held) return SMFIS_NOREPLY;  // the message is already decided
-    Reply r = run_step(*c, "body", [&](Context& cc) {
-        return cc.session.body(std::string_view(reinterpret_cast<const char*>(chunk), chunk ? len : 0));
+    return guarded(ctx, "body", [&](Context& c) {
+        return c.session.body(std::string_view(reinterpret_cast<const char*>(chunk), chunk ? len : 0));
     });
-    if (!c->noreply_body) return translate(ctx, *c, r);
-    // Without a reply the MTA sends every chunk: the session ignores what it does not need.
-    if (r.step == Step::Tempfail || r.step == Step::Reject) c->held = std::move(r);
-    return SMFIS_NOREPLY;
 }
 
 extern "C" sfsistat bg_eom(SMFICTX* ctx) {
-    if (Context* c = context(ctx); c && c->held && c->held->step == Step::Tempfail) {
-        const Reply r = std::move(*c->held);
-        c->held.reset();
-        c->session.abort();
-        return translate(ctx, *c, r);  // an internal error in the body (milter.on_internal_error)
-    }
     return guarded(ctx, "eom", [&](Context& c) {
         c.held.reset();
         EomResult r = c.session.eom();

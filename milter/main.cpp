@@ -96,7 +96,8 @@ int serve(const Options& opt) {
         return 2;
     }
     milter::set_current_snapshot(*snap);
-    milter::set_answer_data(milter::tcp_port_of(*conn).has_value());  // callbacks.hpp
+    const auto tcp_port = milter::tcp_port_of(*conn);  // none for a unix socket
+    milter::set_answer_data(tcp_port.has_value());     // callbacks.hpp
 
     // Bind as root, with a umask that lets the MTA's group use a unix socket.
     const mode_t old_mask = umask(0007);
@@ -108,7 +109,7 @@ int serve(const Options& opt) {
     }
     umask(old_mask);
     // Over TCP, no Nagle delay on the connections (listen_socket.hpp).
-    if (const auto port = milter::tcp_port_of(*conn); port && milter::set_nodelay_on_listeners(*port) == 0)
+    if (tcp_port && milter::set_nodelay_on_listeners(*tcp_port) == 0)
         logger->warn("could not set TCP_NODELAY on the listening socket of {}", config->milter.listen);
     const std::string socket_path = conn->starts_with("unix:") ? conn->substr(5) : std::string();
     if (auto d = drop_privileges(config->milter.user, socket_path); !d) {

@@ -93,7 +93,6 @@ flush()
 -- the milter negotiates SMFIP_NOEOH (it has no use for end-of-header)
 if not mt.test_option(conn, SMFIP_NOEOH) then assert(mt.eoh(conn) == nil, "eoh") end
 -- the body in chunks of at most 64 KiB, as an MTA sends it; stop when the milter says SKIP
--- (with SMFIP_NR_BODY there is no answer: every chunk is sent)
 body = body:gsub("\n", "\r\n")
 local pos = 1
 repeat
