@@ -10,7 +10,7 @@
 // A program, not a test.
 //
 //   bench_policyd [--dir DIR] [--entries N] [--seconds S] [--connections 1,8,64] [--hit-share F]
-//                 [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH]
+//                 [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH] [--no-op]
 // Closed loop by default (each connection sends its next request when its answer is in: the
 // daemon's capacity). --rate R: open loop, R requests/s offered by all connections together
 // (each connection paced; latency counted from when a request was due): the latency an MTA
@@ -18,6 +18,9 @@
 // The store is built once into DIR (default: bench-work/ under the current directory) with the
 // store's put_all in batches of 100,000, and reused by later runs (delete the file to rebuild);
 // each run first reads it once into the page cache (a daemon in service has its pages there).
+// --no-op: the same run against a server that answers each request without any policy work (one
+// epoll thread, no parsing, lookup or logging): the floor that this machine's wake-ups, system
+// calls and scheduling set for any daemon, to compare the daemon's figures with.
 // Targets (issue 5, 2 cores): >= 50,000 req/s at 8 connections, p99 < 1 ms at 64, < 50 MB.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -309,6 +312,80 @@ double warm_page_cache(const std::string& path) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// --no-op: a server that does no policy work, in place of the daemon, on the same two sockets:
+// one epoll thread reads each request and answers it at once, with no parsing, no lookup and
+// no logging (it tells the suppressed recipients of the pool by their "user" local part, so
+// that the generator checks its answers as usual). What it measures is the floor of this
+// machine and kernel: the wake-ups, system calls and scheduling that any daemon on these
+// sockets pays, which the daemon's figures can be compared with.
+[[noreturn]] void run_no_op_server(const std::string& unix_path) {
+    const int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    const int uds = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_un su{};
+    su.sun_family = AF_UNIX;
+    std::snprintf(su.sun_path, sizeof su.sun_path, "%s", unix_path.c_str());
+    ::unlink(unix_path.c_str());
+    if (::bind(tcp, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(tcp, 1024) != 0 ||
+        ::getsockname(tcp, reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
+        ::bind(uds, reinterpret_cast<sockaddr*>(&su), sizeof su) != 0 || ::listen(uds, 1024) != 0) {
+        std::fprintf(stderr, "no-op server: %s\n", std::strerror(errno));
+        ::_exit(1);
+    }
+    const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    for (const int l : {tcp, uds}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = l;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    }
+    std::fprintf(stderr, "listening on inet:127.0.0.1:%d\n", ntohs(sa.sin_port));
+    std::vector<std::string> in(65536);
+    epoll_event events[128];
+    char buf[16384];
+    for (;;) {
+        const int n = ::epoll_wait(ep, events, 128, -1);
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            if (fd == tcp || fd == uds) {
+                const int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (c < 0 || c >= static_cast<int>(in.size())) {
+                    if (c >= 0) ::close(c);
+                    continue;
+                }
+                if (fd == tcp) {
+                    const int one = 1;
+                    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                }
+                epoll_event ev{};
+                ev.events = EPOLLIN;
+                ev.data.fd = c;
+                ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+                in[static_cast<std::size_t>(c)].clear();
+                continue;
+            }
+            const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN) continue;
+                ::close(fd);  // leaves the epoll set
+                continue;
+            }
+            std::string& s = in[static_cast<std::size_t>(fd)];
+            s.append(buf, static_cast<std::size_t>(r));
+            std::string out;
+            for (std::size_t end; (end = s.find("\n\n")) != std::string::npos; s.erase(0, end + 2)) {
+                const auto p = s.find("\nrecipient=");
+                const bool hit = p < end && s.compare(p + 11, 4, "user") == 0;
+                out += hit ? "action=550 5.1.1 suppressed\n\n" : "action=DUNNO\n\n";
+            }
+            if (!out.empty()) (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+        }
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -320,6 +397,7 @@ int main(int argc, char** argv) {
     double hit_share = 0.1;
     double rate = 0;  // requests/s offered by all connections together; 0: closed loop
     int workers = 0;
+    bool no_op = false;
     std::string daemon = BG_POLICYD_PATH;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -331,6 +409,7 @@ int main(int argc, char** argv) {
         else if (a == "--rate") rate = std::atof(val().c_str());
         else if (a == "--workers") workers = std::atoi(val().c_str());
         else if (a == "--daemon") daemon = val();
+        else if (a == "--no-op") no_op = true;
         else if (a == "--connections") {
             levels.clear();
             std::stringstream ss(val());
@@ -346,7 +425,8 @@ int main(int argc, char** argv) {
     const auto known = [](const std::string& t) { return t == "tcp" || t == "unix"; };
     if (levels.empty() || transports.empty() || rate < 0 || !std::all_of(transports.begin(), transports.end(), known)) {
         std::fprintf(stderr, "usage: bench_policyd [--dir DIR] [--entries N] [--seconds S] [--connections 1,8,64] "
-                             "[--hit-share F] [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH]\n");
+                             "[--hit-share F] [--transport tcp,unix] [--rate R] [--workers W] [--daemon PATH] "
+                             "[--no-op]\n");
         return 2;
     }
     std::filesystem::create_directories(dir);
@@ -382,6 +462,7 @@ int main(int argc, char** argv) {
     if (pid == 0) {
         const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         ::dup2(fd, 2);
+        if (no_op) run_no_op_server(unix_path);
         const std::string s = "sqlite:" + store;
         ::execl(daemon.c_str(), daemon.c_str(), "--config", config.c_str(), "--store", s.c_str(), "--listen",
                 "inet:127.0.0.1:0", "--listen", unix_listen.c_str(), "--foreground", static_cast<char*>(nullptr));
@@ -416,6 +497,9 @@ int main(int argc, char** argv) {
                 "%zu-byte requests, %.0f s per level, daemon workers %s\n",
                 static_cast<long long>(entries), hit_share * 100, pool[0].size(), seconds,
                 workers ? std::to_string(workers).c_str() : "= CPUs");
+    if (no_op)
+        std::printf("NO-OP SERVER in place of the daemon (--no-op): no parsing, lookup or logging; the floor of this "
+                    "machine\n");
     if (rate > 0)
         std::printf("open loop: %.0f requests/s offered by all connections together; latency from when a request "
                     "was due to its answer\n", rate);
@@ -484,10 +568,14 @@ int main(int argc, char** argv) {
     }
     const long hwm = status_kb(pid, "VmHWM:");
     const long rss = status_kb(pid, "VmRSS:");
-    std::printf("daemon memory: peak RSS (VmHWM) %.1f MB, RSS now %.1f MB\n", hwm / 1024.0, rss / 1024.0);
+    std::printf("%s memory: peak RSS (VmHWM) %.1f MB, RSS now %.1f MB\n", no_op ? "no-op server" : "daemon",
+                hwm / 1024.0, rss / 1024.0);
     ::kill(pid, SIGTERM);
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!all_right) std::printf("WRONG ANSWERS: see above\n");
-    return all_right && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+    // The daemon stops cleanly on SIGTERM; the no-op server just dies of it.
+    const bool stopped = no_op ? WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM
+                               : WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return all_right && stopped ? 0 : 1;
 }
