@@ -53,10 +53,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The local part of every suppressed address starts so (the others with "someone"); the no-op
+// server tells them apart by it.
+constexpr std::string_view suppressed_prefix = "user";
+
 std::string key_of(std::int64_t i) {
     // Zero-padded so that keys come in sorted order (a fast bulk load); 5,000 domains.
     char b[64];
-    std::snprintf(b, sizeof b, "user%09lld@mx%04lld.example", static_cast<long long>(i),
+    std::snprintf(b, sizeof b, "%s%09lld@mx%04lld.example", suppressed_prefix.data(), static_cast<long long>(i),
                   static_cast<long long>(i % 5000));
     return b;
 }
@@ -164,25 +168,36 @@ double own_cpu_seconds() {
     return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
+// The addresses the daemon (or the no-op server) listens on: 127.0.0.1:port, and a unix socket.
+sockaddr_in loopback_address(int port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<std::uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+}
+
+sockaddr_un unix_address(const std::string& path) {
+    sockaddr_un su{};
+    su.sun_family = AF_UNIX;
+    std::snprintf(su.sun_path, sizeof su.sun_path, "%s", path.c_str());
+    return su;
+}
+
 // A connected socket to the daemon (TCP port, or unix socket path), or -1.
 int connect_to(int port, const std::string& unix_path) {
     if (!unix_path.empty()) {
         const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un sa{};
-        sa.sun_family = AF_UNIX;
-        std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", unix_path.c_str());
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        const sockaddr_un sa = unix_address(unix_path);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
             ::close(fd);
             return -1;
         }
         return fd;
     }
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<std::uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    const sockaddr_in sa = loopback_address(port);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
         ::close(fd);
         return -1;
     }
@@ -314,24 +329,20 @@ double warm_page_cache(const std::string& path) {
 
 // --no-op: a server that does no policy work, in place of the daemon, on the same two sockets:
 // one epoll thread reads each request and answers it at once, with no parsing, no lookup and
-// no logging (it tells the suppressed recipients of the pool by their "user" local part, so
+// no logging (it tells the suppressed recipients of the pool by suppressed_prefix, so
 // that the generator checks its answers as usual). What it measures is the floor of this
 // machine and kernel: the wake-ups, system calls and scheduling that any daemon on these
 // sockets pays, which the daemon's figures can be compared with.
 [[noreturn]] void run_no_op_server(const std::string& unix_path) {
     const int tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in sa = loopback_address(0);  // any free port, read back below
     socklen_t len = sizeof sa;
     const int uds = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_un su{};
-    su.sun_family = AF_UNIX;
-    std::snprintf(su.sun_path, sizeof su.sun_path, "%s", unix_path.c_str());
+    const sockaddr_un su = unix_address(unix_path);
     ::unlink(unix_path.c_str());
     if (::bind(tcp, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(tcp, 1024) != 0 ||
         ::getsockname(tcp, reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
-        ::bind(uds, reinterpret_cast<sockaddr*>(&su), sizeof su) != 0 || ::listen(uds, 1024) != 0) {
+        ::bind(uds, reinterpret_cast<const sockaddr*>(&su), sizeof su) != 0 || ::listen(uds, 1024) != 0) {
         std::fprintf(stderr, "no-op server: %s\n", std::strerror(errno));
         ::_exit(1);
     }
@@ -377,8 +388,9 @@ double warm_page_cache(const std::string& path) {
             s.append(buf, static_cast<std::size_t>(r));
             std::string out;
             for (std::size_t end; (end = s.find("\n\n")) != std::string::npos; s.erase(0, end + 2)) {
-                const auto p = s.find("\nrecipient=");
-                const bool hit = p < end && s.compare(p + 11, 4, "user") == 0;
+                constexpr std::string_view attr = "\nrecipient=";
+                const auto p = s.find(attr);
+                const bool hit = p < end && s.compare(p + attr.size(), suppressed_prefix.size(), suppressed_prefix) == 0;
                 out += hit ? "action=550 5.1.1 suppressed\n\n" : "action=DUNNO\n\n";
             }
             if (!out.empty()) (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
